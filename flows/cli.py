@@ -1,0 +1,173 @@
+"""The ``muster`` command line.
+
+Imports are deferred into each command so that ``muster extract`` and
+``muster sql`` start in well under a second instead of paying for Prefect.
+User errors (bad config, locked database, bad SQL) print one plain sentence;
+``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Muster: news feeds -> structured events in DuckDB.",
+)
+err = Console(stderr=True)
+out = Console()
+_state = {"debug": False}
+
+
+@app.callback()
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """Muster turns news articles into a queryable table of events."""
+    _state["debug"] = debug
+
+
+def _fail(exc: BaseException) -> None:
+    """Report a user-facing error as one sentence, or re-raise under --debug."""
+    if _state["debug"]:
+        raise exc
+    err.print(f"[red]error:[/red] {exc}")
+    raise typer.Exit(code=2)
+
+
+DbOption = Annotated[
+    Optional[Path], typer.Option("--db", help="DuckDB file (default: data/muster.duckdb).")
+]
+
+
+@app.command()
+def run(
+    db: DbOption = None,
+    feeds: Annotated[
+        Optional[Path], typer.Option("--feeds", help="Feeds YAML (default: configs/feeds.yaml).")
+    ] = None,
+    feed: Annotated[
+        Optional[list[str]], typer.Option("--feed", help="Poll only this feed (repeatable).")
+    ] = None,
+    max_articles: Annotated[
+        Optional[int], typer.Option("--max-articles", min=1, help="At most N new items per feed.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Write nothing.")] = False,
+) -> None:
+    """Poll every feed once, fetch new articles, extract events, load the database."""
+    try:
+        from flows.prefect_flows import pipeline
+        from flows.summary import render_summary
+
+        report = pipeline(
+            feeds=feed or None,
+            max_articles_per_feed=max_articles,
+            dry_run=dry_run,
+            db_path=str(db) if db else None,
+            feeds_path=str(feeds) if feeds else None,
+        )
+    except (ValueError, OSError) as exc:
+        _fail(exc)
+        return
+    render_summary(report, out)
+
+
+@app.command()
+def extract(
+    infile: Annotated[Path, typer.Argument(help="JSONL: {doc_id, text, published?, title?} a line.")],
+    configs: Annotated[
+        Optional[Path], typer.Option("--configs", help="Configs folder with rules/ and lexicons/.")
+    ] = None,
+) -> None:
+    """Extract events from a JSONL file of documents; JSONL out on stdout, same order."""
+    from flows.batch import extract_jsonl
+
+    try:
+        ruleset = _ruleset(configs)
+        with _open_input(infile) as lines:
+            bad = extract_jsonl(lines, ruleset, sys.stdout, err_write=sys.stderr.write)
+    except (ValueError, OSError) as exc:
+        _fail(exc)
+        return
+    if bad:
+        err.print(f"{bad} bad input line(s) in {infile}; each is reported above")
+
+
+@app.command(name="eval")
+def evaluate(
+    infile: Annotated[Path, typer.Argument(help="JSONL documents (muster extract input).")],
+    gold: Annotated[Path, typer.Argument(help="JSONL gold events, {doc_id, events}.")],
+    pred: Annotated[
+        Optional[Path], typer.Option("--pred", help="Score this prediction file instead of extracting.")
+    ] = None,
+    configs: Annotated[Optional[Path], typer.Option("--configs")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Score extractions against gold events exactly as the event spec describes."""
+    from extractors.scoring import format_report, score
+
+    from flows.batch import extract_records, read_jsonl
+
+    try:
+        gold_records = read_jsonl(gold)
+        if pred is not None:
+            predicted = read_jsonl(pred)
+        else:
+            predicted = extract_records(read_jsonl(infile), _ruleset(configs))
+    except (ValueError, OSError) as exc:
+        _fail(exc)
+        return
+    report = score(predicted, gold_records)
+    if as_json:
+        out.print_json(json.dumps(report, default=str))
+    else:
+        print(format_report(report))
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="A read-only SQL statement.")],
+    db: DbOption = None,
+) -> None:
+    """Run read-only SQL on the database and print a table."""
+    from flows.settings import load_settings
+    from flows.tables import print_table
+    from warehouse.query import run_readonly
+
+    try:
+        path = db or load_settings().db_path
+        columns, rows = run_readonly(path, query)
+    except (ValueError, OSError) as exc:
+        _fail(exc)
+        return
+    except Exception as exc:  # duckdb errors: bad SQL is a user error, not a crash
+        _fail(ValueError(f"{type(exc).__name__}: {exc}"))
+        return
+    print_table(columns, rows, out)
+
+
+def _ruleset(configs: Path | None):  # type: ignore[no-untyped-def]
+    from extractors.loader import load_ruleset
+
+    from flows.settings import load_settings
+
+    return load_ruleset(configs or load_settings().configs_dir)
+
+
+def _open_input(path: Path):  # type: ignore[no-untyped-def]
+    if str(path) == "-":
+        import contextlib
+
+        return contextlib.nullcontext(sys.stdin)
+    return path.open(encoding="utf-8")
+
+
+if __name__ == "__main__":
+    app()

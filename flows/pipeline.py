@@ -1,0 +1,294 @@
+"""The pipeline's steps as plain functions: poll, plan, fetch+clean+extract, load.
+
+Prefect flows (``flows/prefect_flows.py``) only call these, so tests can run
+every step without Prefect and the flow stays a thin, readable wiring diagram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from extractors import RuleSet, extract
+from ingest.clean import clean_html
+from ingest.feeds import FeedConfig, load_feeds
+from ingest.fetch import FetchLimits, FetchResult, fetch_page, make_client
+from ingest.poll import FeedItem, FeedPoll, poll_feed
+from ingest.urls import canonicalize
+from warehouse.store import ArticleRecord, FetchLogRow, LoadCounts, Warehouse
+
+from flows.settings import MusterSettings
+
+
+@dataclass
+class Failure:
+    """One thing that did not make it into the warehouse, and why."""
+
+    stage: str
+    url: str
+    feed: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass
+class RunReport:
+    """What one run did; printed as the summary and stored in ``runs.counts``."""
+
+    run_id: str
+    db_path: str
+    dry_run: bool = False
+    feeds_polled: int = 0
+    feeds_not_modified: int = 0
+    articles_seen_before: int = 0
+    articles_new: int = 0
+    articles_updated: int = 0
+    articles_unchanged: int = 0
+    events_written: int = 0
+    events_by_type: Counter[str] = field(default_factory=Counter)
+    failures: list[Failure] = field(default_factory=list)
+
+    def failed_by_reason(self) -> Counter[str]:
+        """Article-level failures (not feeds) counted by reason code."""
+        return Counter(f.reason for f in self.failures if f.stage != "feed")
+
+    def feed_failures(self) -> list[Failure]:
+        return [f for f in self.failures if f.stage == "feed"]
+
+    def merge(self, other: RunReport) -> None:
+        """Add a batch's counts into the run's."""
+        self.articles_new += other.articles_new
+        self.articles_updated += other.articles_updated
+        self.articles_unchanged += other.articles_unchanged
+        self.events_written += other.events_written
+        self.events_by_type.update(other.events_by_type)
+        self.failures.extend(other.failures)
+
+    def as_counts(self) -> dict[str, object]:
+        """A JSON-ready view for the ``runs`` table and Prefect artifacts."""
+        return {
+            "feeds_polled": self.feeds_polled,
+            "feeds_not_modified": self.feeds_not_modified,
+            "feeds_failed": len(self.feed_failures()),
+            "articles_new": self.articles_new,
+            "articles_updated": self.articles_updated,
+            "articles_unchanged": self.articles_unchanged + self.articles_seen_before,
+            "articles_failed": dict(self.failed_by_reason()),
+            "events_written": self.events_written,
+            "events_by_type": dict(self.events_by_type),
+        }
+
+
+def resolve_feeds(settings: MusterSettings, names: Sequence[str] | None = None) -> list[FeedConfig]:
+    """The enabled feeds to poll, with local folders resolved against the feeds file.
+
+    Unknown names are an error that lists the known ones, so a typo in the UI
+    form or on the command line does not silently poll nothing.
+    """
+    feeds = load_feeds(settings.feeds_path)
+    base = settings.feeds_path.resolve().parent
+    resolved = [_resolve_local(feed, base) for feed in feeds]
+    if names:
+        known = {f.name: f for f in resolved}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown feed name(s) {', '.join(unknown)} in {settings.feeds_path}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        return [known[n] for n in names]
+    return [f for f in resolved if f.enabled]
+
+
+def _resolve_local(feed: FeedConfig, base: Path) -> FeedConfig:
+    """Make a relative folder path absolute, relative to the feeds file."""
+    url = feed.url
+    if "://" in url or Path(url).is_absolute():
+        return feed
+    return feed.model_copy(update={"url": str((base / url).resolve())})
+
+
+def fetch_limits(settings: MusterSettings) -> FetchLimits:
+    """Translate the settings' fetch section into ingest's limits object."""
+    return FetchLimits(**settings.fetch.model_dump())
+
+
+async def _poll_all(
+    feeds: Sequence[FeedConfig], limits: FetchLimits, validators: dict[str, dict]
+) -> list[FeedPoll]:
+    async with make_client(limits) as client:
+        return list(
+            await asyncio.gather(
+                *(poll_feed(client, f, validators=validators.get(f.name)) for f in feeds)
+            )
+        )
+
+
+def poll_feeds(settings: MusterSettings, feeds: Sequence[FeedConfig]) -> list[FeedPoll]:
+    """Poll every feed concurrently, with the validators remembered from last time."""
+    with Warehouse(settings.db_path) as wh:
+        validators = {f.name: wh.get_feed_state(f.name) or {} for f in feeds}
+    return asyncio.run(_poll_all(feeds, fetch_limits(settings), validators))
+
+
+def record_polls(
+    settings: MusterSettings, feeds: Sequence[FeedConfig], polls: Sequence[FeedPoll], report: RunReport
+) -> None:
+    """Store each feed's new validators and log its outcome; count feed failures."""
+    urls = {f.name: f.url for f in feeds}
+    rows: list[FetchLogRow] = []
+    for poll in polls:
+        report.feeds_polled += 1
+        if poll.not_modified:
+            report.feeds_not_modified += 1
+        if poll.error:
+            report.failures.append(
+                Failure("feed", urls[poll.feed], poll.feed, poll.error, poll.detail or "")
+            )
+        rows.append(
+            FetchLogRow(
+                run_id=report.run_id,
+                url=urls[poll.feed],
+                feed=poll.feed,
+                stage="feed",
+                status=None,
+                outcome="error" if poll.error else ("not_modified" if poll.not_modified else "ok"),
+                reason=poll.error,
+                detail=poll.detail,
+                elapsed_ms=None,
+            )
+        )
+    if report.dry_run:
+        return
+    with Warehouse(settings.db_path) as wh:
+        for poll in polls:
+            if not poll.error:
+                wh.save_feed_state(
+                    poll.feed, urls[poll.feed], poll.etag, poll.last_modified, "ok"
+                )
+        wh.log_fetches(rows)
+
+
+def plan_items(
+    settings: MusterSettings, polls: Iterable[FeedPoll], max_per_feed: int | None, report: RunReport
+) -> list[FeedItem]:
+    """New items only: de-duplicated across feeds and skipping URLs already stored."""
+    unique: dict[str, FeedItem] = {}
+    for poll in polls:
+        for item in poll.items[: max_per_feed or None]:
+            unique.setdefault(canonicalize(item.url), item)
+    with Warehouse(settings.db_path) as wh:
+        seen = wh.seen_urls(list(unique))
+    report.articles_seen_before += len(seen)
+    return [item for url, item in unique.items() if url not in seen]
+
+
+async def _fetch_all(items: Sequence[FeedItem], limits: FetchLimits) -> list[FetchResult]:
+    semaphore = asyncio.Semaphore(limits.concurrency)
+
+    async def one(client, url: str) -> FetchResult:  # type: ignore[no-untyped-def]
+        async with semaphore:
+            return await fetch_page(client, url, limits=limits)
+
+    async with make_client(limits) as client:
+        return list(await asyncio.gather(*(one(client, i.url) for i in items)))
+
+
+def build_records(
+    items: Sequence[FeedItem],
+    results: Sequence[FetchResult],
+    ruleset: RuleSet,
+    fetched_at: dt.datetime,
+    report: RunReport,
+) -> list[ArticleRecord]:
+    """Clean and extract each fetched page; failures become values in the report."""
+    records: list[ArticleRecord] = []
+    for item, result in zip(items, results, strict=True):
+        if result.error or result.body is None:
+            report.failures.append(
+                Failure("page", item.url, item.feed, result.error or "empty", result.detail or "")
+            )
+            continue
+        cleaned = clean_html(result.body, result.final_url or item.url)
+        if cleaned.article is None:
+            report.failures.append(
+                Failure("clean", item.url, item.feed, cleaned.error or "no_text", cleaned.detail or "")
+            )
+            continue
+        art = cleaned.article
+        published = art.published or (item.published.date() if item.published else None)
+        events = extract(art.text, published, ruleset, title=art.title or item.title)
+        records.append(
+            ArticleRecord(
+                url=item.url,
+                canonical_url=art.canonical_url or canonicalize(item.url),
+                feed=item.feed,
+                title=art.title or item.title,
+                author=art.author,
+                published=published,
+                fetched_at=fetched_at,
+                language=art.language,
+                text=art.text,
+                content_hash=art.content_hash,
+                extractor_version=ruleset.version,
+                events=events,
+            )
+        )
+    return records
+
+
+def process_batch(
+    settings: MusterSettings, items: Sequence[FeedItem], ruleset: RuleSet, run_id: str, dry_run: bool
+) -> RunReport:
+    """Fetch, clean, extract and load one batch in a single warehouse transaction."""
+    report = RunReport(run_id=run_id, db_path=str(settings.db_path), dry_run=dry_run)
+    results = asyncio.run(_fetch_all(items, fetch_limits(settings)))
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    records = build_records(items, results, ruleset, now, report)
+    for record in records:
+        report.events_by_type.update(e.type for e in record.events)
+    if dry_run:
+        report.articles_new += len(records)
+        return report
+    with Warehouse(settings.db_path) as wh:
+        counts: LoadCounts = wh.load_articles(records)
+        wh.log_fetches(_page_log(run_id, items, results, report))
+    report.articles_new += counts.articles_new
+    report.articles_updated += counts.articles_updated
+    report.articles_unchanged += counts.articles_unchanged
+    report.events_written += counts.events_written
+    return report
+
+
+def _page_log(
+    run_id: str, items: Sequence[FeedItem], results: Sequence[FetchResult], report: RunReport
+) -> list[FetchLogRow]:
+    """One fetch-log row per page, with the clean-stage reason where cleaning failed."""
+    clean_failures = {f.url: f for f in report.failures if f.stage == "clean"}
+    rows = []
+    for item, result in zip(items, results, strict=True):
+        failure = clean_failures.get(item.url)
+        reason = result.error or (failure.reason if failure else None)
+        rows.append(
+            FetchLogRow(
+                run_id=run_id,
+                url=item.url,
+                feed=item.feed,
+                stage="clean" if failure else "page",
+                status=result.status,
+                outcome="error" if reason else "ok",
+                reason=reason,
+                detail=result.detail or (failure.detail if failure else None),
+                elapsed_ms=result.elapsed_ms,
+            )
+        )
+    return rows
+
+
+def batches(items: Sequence[FeedItem], size: int) -> list[list[FeedItem]]:
+    """Split the plan into bounded batches so memory stays flat and loads stay small."""
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]

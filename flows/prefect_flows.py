@@ -1,0 +1,100 @@
+"""Prefect flows: thin wiring of the plain pipeline steps into observable runs.
+
+Tasks are coarse (one for polling, one per batch of articles) because Prefect's
+per-task overhead would dominate a task-per-article design.  The warehouse is
+the source of truth, so task results are not persisted or cached.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from extractors import RuleSet
+from extractors.loader import load_ruleset
+from ingest.feeds import FeedConfig
+from ingest.poll import FeedItem, FeedPoll
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+from warehouse.store import Warehouse
+
+from flows import pipeline as steps
+from flows.settings import MusterSettings, load_settings
+
+
+@task(name="poll-feeds", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+def poll_feeds_task(settings: MusterSettings, feeds: Sequence[FeedConfig]) -> list[FeedPoll]:
+    """Poll all feeds concurrently (one task: polling is I/O-bound and cheap)."""
+    return steps.poll_feeds(settings, feeds)
+
+
+@task(name="process-batch", cache_policy=NO_CACHE)
+def process_batch_task(
+    settings: MusterSettings,
+    items: Sequence[FeedItem],
+    ruleset: RuleSet,
+    run_id: str,
+    dry_run: bool,
+) -> steps.RunReport:
+    """Fetch, clean, extract and load one batch; one warehouse transaction."""
+    return steps.process_batch(settings, items, ruleset, run_id, dry_run)
+
+
+@flow(name="muster-pipeline", validate_parameters=True)
+def pipeline(
+    feeds: list[str] | None = None,
+    max_articles_per_feed: int | None = None,
+    dry_run: bool = False,
+    db_path: str | None = None,
+    feeds_path: str | None = None,
+) -> steps.RunReport:
+    """Poll the configured feeds, fetch new articles, extract events, load DuckDB.
+
+    Args:
+        feeds: names of the feeds to poll (default: every enabled feed).
+        max_articles_per_feed: take at most this many new items from each feed.
+        dry_run: fetch and extract but write nothing to the warehouse.
+        db_path: the DuckDB file (default from settings: data/muster.duckdb).
+        feeds_path: the feeds YAML file (default: configs/feeds.yaml).
+    """
+    logger = get_run_logger()
+    settings = load_settings(
+        db_path=db_path,
+        feeds_path=feeds_path,
+        max_articles_per_feed=max_articles_per_feed,
+    )
+    run_id = str(flow_run.get_id() or uuid.uuid4())
+    report = steps.RunReport(run_id=run_id, db_path=str(settings.db_path), dry_run=dry_run)
+    ruleset = load_ruleset(settings.configs_dir)
+    feed_configs = steps.resolve_feeds(settings, feeds)
+    params = {
+        "feeds": feeds,
+        "max_articles_per_feed": max_articles_per_feed,
+        "dry_run": dry_run,
+        "db_path": str(settings.db_path),
+        "feeds_path": str(settings.feeds_path),
+    }
+    with Warehouse(settings.db_path) as wh:
+        wh.start_run(run_id, flow_run.get_id(), params)
+    status = "failed"
+    try:
+        polls = poll_feeds_task(settings, feed_configs)
+        steps.record_polls(settings, feed_configs, polls, report)
+        for failure in report.feed_failures():
+            logger.warning("feed %s: %s %s", failure.feed, failure.reason, failure.detail)
+        items = steps.plan_items(settings, polls, settings.max_articles_per_feed, report)
+        logger.info(
+            "%d feeds polled, %d new articles to fetch, %d already stored",
+            report.feeds_polled,
+            len(items),
+            report.articles_seen_before,
+        )
+        for batch in steps.batches(items, settings.batch_size):
+            report.merge(process_batch_task(settings, batch, ruleset, run_id, dry_run))
+        status = "completed"
+    finally:
+        with Warehouse(settings.db_path) as wh:
+            wh.finish_run(run_id, status, report.as_counts())
+    logger.info("run %s %s: %s", run_id, status, report.as_counts())
+    return report

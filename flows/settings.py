@@ -1,0 +1,100 @@
+"""One typed settings object with layered defaults.
+
+Layers, later wins: the package defaults in ``configs/settings.yaml`` ← a user
+file (``$MUSTER_CONFIG``, else ``./muster.yaml`` when present) ← environment
+variables (``MUSTER_DB_PATH``, ``MUSTER_FETCH__MAX_BYTES``, ...) ← explicit
+arguments (CLI flags, flow parameters).  Keeping every knob in one validated
+object means a typo in a user file is an error that names the key, not a
+silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_CONFIGS = ROOT / "configs"
+DEFAULTS_FILE = PACKAGE_CONFIGS / "settings.yaml"
+
+
+class FetchSettings(BaseModel):
+    """How Muster talks to the web: politeness, patience and size limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_agent: str = "Muster/0.1 (+https://github.com/muster-news/muster)"
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    total_timeout: float = 60.0
+    max_bytes: int = 10_000_000
+    max_redirects: int = 5
+    retries: int = 3
+    backoff_base: float = 0.5
+    concurrency: int = 8
+
+
+class ScheduleSettings(BaseModel):
+    """When the scheduled pipeline deployment runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pipeline_every_minutes: int = Field(default=30, ge=1)
+
+
+class MusterSettings(BaseSettings):
+    """Everything a Muster run needs to know, validated once at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MUSTER_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    db_path: Path = Path("data/muster.duckdb")
+    feeds_path: Path = PACKAGE_CONFIGS / "feeds.yaml"
+    configs_dir: Path = PACKAGE_CONFIGS
+    batch_size: int = Field(default=50, ge=1)
+    max_articles_per_feed: int | None = Field(default=None, ge=1)
+    fetch: FetchSettings = FetchSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files = [DEFAULTS_FILE]
+        user = user_settings_file()
+        if user is not None:
+            files.append(user)
+        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=files, deep_merge=True)
+        return (init_settings, env_settings, yaml_source)
+
+
+def user_settings_file() -> Path | None:
+    """The user's settings file: ``$MUSTER_CONFIG`` if set, else ``./muster.yaml`` if present."""
+    explicit = os.environ.get("MUSTER_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise FileNotFoundError(f"MUSTER_CONFIG points to {path}, which is not a file")
+        return path
+    local = Path("muster.yaml")
+    return local if local.is_file() else None
+
+
+def load_settings(**overrides: Any) -> MusterSettings:
+    """Build the settings, dropping ``None`` overrides so unset CLI flags keep lower layers."""
+    return MusterSettings(**{k: v for k, v in overrides.items() if v is not None})
