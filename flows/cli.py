@@ -62,7 +62,18 @@ def run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Write nothing.")] = False,
 ) -> None:
     """Poll every feed once, fetch new articles, extract events, load the database."""
+    from warehouse import WarehouseError
+
     try:
+        from flows.pipeline import resolve_feeds
+        from flows.settings import load_settings
+
+        # Validate the configuration before paying for Prefect's start-up, so a typo is
+        # one sentence in a second, not a failed flow run with a traceback in its log.
+        settings = load_settings(db_path=db, feeds_path=feeds)
+        resolve_feeds(settings, feed or None)
+        _ruleset(settings.configs_dir)
+
         from flows.prefect_flows import pipeline
         from flows.summary import render_summary
 
@@ -73,7 +84,7 @@ def run(
             db_path=str(db) if db else None,
             feeds_path=str(feeds) if feeds else None,
         )
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, WarehouseError) as exc:
         _fail(exc)
         return
     render_summary(report, out)
@@ -141,14 +152,21 @@ def sql(
     from flows.tables import print_table
     from warehouse.query import run_readonly
 
+    from warehouse import WarehouseError, WarehouseLockedError
+    from warehouse.snapshot import default_snapshot_path
+
     try:
-        path = db or load_settings().db_path
-        columns, rows = run_readonly(path, query)
-    except (ValueError, OSError) as exc:
+        path = Path(db or load_settings().db_path)
+        try:
+            columns, rows = run_readonly(path, query, lock_timeout=2.0)
+        except WarehouseLockedError:
+            snapshot = default_snapshot_path(path)
+            if not snapshot.is_file():
+                raise
+            err.print(f"{path} is busy (a run is writing); answering from {snapshot}")
+            columns, rows = run_readonly(snapshot, query)
+    except (ValueError, OSError, WarehouseError) as exc:
         _fail(exc)
-        return
-    except Exception as exc:  # duckdb errors: bad SQL is a user error, not a crash
-        _fail(ValueError(f"{type(exc).__name__}: {exc}"))
         return
     print_table(columns, rows, out)
 
@@ -169,5 +187,5 @@ def _open_input(path: Path):  # type: ignore[no-untyped-def]
     return path.open(encoding="utf-8")
 
 
-if __name__ == "__main__":
-    app()
+# Commands of other areas live in their own modules (flows/cli_*.py) and register on `app`
+# when imported here. Run the CLI as `muster` or `python -m flows`, not `python -m flows.cli`.

@@ -11,15 +11,14 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from extractors import RuleSet, extract
 from ingest.clean import clean_html
 from ingest.feeds import FeedConfig, load_feeds
-from ingest.fetch import FetchLimits, FetchResult, fetch_page, make_client
+from ingest.fetch import FetchLimits, FetchResult, fetch_many, make_client
 from ingest.poll import FeedItem, FeedPoll, poll_feed
 from ingest.urls import canonicalize
-from warehouse.store import ArticleRecord, FetchLogRow, LoadCounts, Warehouse
+from warehouse import ArticleRecord, FetchLogRow, LoadCounts, Warehouse
 
 from flows.settings import MusterSettings
 
@@ -89,9 +88,7 @@ def resolve_feeds(settings: MusterSettings, names: Sequence[str] | None = None) 
     Unknown names are an error that lists the known ones, so a typo in the UI
     form or on the command line does not silently poll nothing.
     """
-    feeds = load_feeds(settings.feeds_path)
-    base = settings.feeds_path.resolve().parent
-    resolved = [_resolve_local(feed, base) for feed in feeds]
+    resolved = load_feeds(settings.feeds_path)
     if names:
         known = {f.name: f for f in resolved}
         unknown = [n for n in names if n not in known]
@@ -104,17 +101,9 @@ def resolve_feeds(settings: MusterSettings, names: Sequence[str] | None = None) 
     return [f for f in resolved if f.enabled]
 
 
-def _resolve_local(feed: FeedConfig, base: Path) -> FeedConfig:
-    """Make a relative folder path absolute, relative to the feeds file."""
-    url = feed.url
-    if "://" in url or Path(url).is_absolute():
-        return feed
-    return feed.model_copy(update={"url": str((base / url).resolve())})
-
-
 def fetch_limits(settings: MusterSettings) -> FetchLimits:
-    """Translate the settings' fetch section into ingest's limits object."""
-    return FetchLimits(**settings.fetch.model_dump())
+    """The fetch section of the settings (ingest's own validated limits object)."""
+    return settings.fetch
 
 
 async def _poll_all(
@@ -131,8 +120,17 @@ async def _poll_all(
 def poll_feeds(settings: MusterSettings, feeds: Sequence[FeedConfig]) -> list[FeedPoll]:
     """Poll every feed concurrently, with the validators remembered from last time."""
     with Warehouse(settings.db_path) as wh:
-        validators = {f.name: wh.get_feed_state(f.name) or {} for f in feeds}
+        states = {f.name: wh.get_feed_state(f.name) for f in feeds}
+    validators = {
+        name: {"etag": s.etag, "last_modified": s.last_modified}
+        for name, s in states.items()
+        if s is not None and s.url == _url_of(feeds, name)
+    }
     return asyncio.run(_poll_all(feeds, fetch_limits(settings), validators))
+
+
+def _url_of(feeds: Sequence[FeedConfig], name: str) -> str:
+    return next(f.url for f in feeds if f.name == name)
 
 
 def record_polls(
@@ -155,7 +153,7 @@ def record_polls(
                 url=urls[poll.feed],
                 feed=poll.feed,
                 stage="feed",
-                status=None,
+                status_code=None,
                 outcome="error" if poll.error else ("not_modified" if poll.not_modified else "ok"),
                 reason=poll.error,
                 detail=poll.detail,
@@ -185,17 +183,6 @@ def plan_items(
         seen = wh.seen_urls(list(unique))
     report.articles_seen_before += len(seen)
     return [item for url, item in unique.items() if url not in seen]
-
-
-async def _fetch_all(items: Sequence[FeedItem], limits: FetchLimits) -> list[FetchResult]:
-    semaphore = asyncio.Semaphore(limits.concurrency)
-
-    async def one(client, url: str) -> FetchResult:  # type: ignore[no-untyped-def]
-        async with semaphore:
-            return await fetch_page(client, url, limits=limits)
-
-    async with make_client(limits) as client:
-        return list(await asyncio.gather(*(one(client, i.url) for i in items)))
 
 
 def build_records(
@@ -246,7 +233,7 @@ def process_batch(
 ) -> RunReport:
     """Fetch, clean, extract and load one batch in a single warehouse transaction."""
     report = RunReport(run_id=run_id, db_path=str(settings.db_path), dry_run=dry_run)
-    results = asyncio.run(_fetch_all(items, fetch_limits(settings)))
+    results = asyncio.run(fetch_many([i.url for i in items], fetch_limits(settings)))
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     records = build_records(items, results, ruleset, now, report)
     for record in records:
@@ -279,7 +266,7 @@ def _page_log(
                 url=item.url,
                 feed=item.feed,
                 stage="clean" if failure else "page",
-                status=result.status,
+                status_code=result.status,
                 outcome="error" if reason else "ok",
                 reason=reason,
                 detail=result.detail or (failure.detail if failure else None),

@@ -96,5 +96,7 @@ def pipeline(
     finally:
         with Warehouse(settings.db_path) as wh:
             wh.finish_run(run_id, status, report.as_counts())
+            snapshot = wh.publish_snapshot()
+        logger.info("published read-only snapshot %s", snapshot)
     logger.info("run %s %s: %s", run_id, status, report.as_counts())
     return report

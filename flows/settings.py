@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ingest.fetch import FetchLimits
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import (
     BaseSettings,
@@ -25,22 +26,6 @@ from pydantic_settings import (
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_CONFIGS = ROOT / "configs"
 DEFAULTS_FILE = PACKAGE_CONFIGS / "settings.yaml"
-
-
-class FetchSettings(BaseModel):
-    """How Muster talks to the web: politeness, patience and size limits."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    user_agent: str = "Muster/0.1 (+https://github.com/muster-news/muster)"
-    connect_timeout: float = 10.0
-    read_timeout: float = 20.0
-    total_timeout: float = 60.0
-    max_bytes: int = 10_000_000
-    max_redirects: int = 5
-    retries: int = 3
-    backoff_base: float = 0.5
-    concurrency: int = 8
 
 
 class ScheduleSettings(BaseModel):
@@ -63,7 +48,7 @@ class MusterSettings(BaseSettings):
     configs_dir: Path = PACKAGE_CONFIGS
     batch_size: int = Field(default=50, ge=1)
     max_articles_per_feed: int | None = Field(default=None, ge=1)
-    fetch: FetchSettings = FetchSettings()
+    fetch: FetchLimits = FetchLimits()
     schedule: ScheduleSettings = ScheduleSettings()
 
     @classmethod

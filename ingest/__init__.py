@@ -1,1 +1,16 @@
-"""ingest."""
+"""ingest: feeds -> article URLs -> HTML -> clean text.
+
+Modules (see docs/internal-contracts.md):
+- ``ingest.feeds``: feeds.yaml -> ``FeedConfig`` (``load_feeds``, ``FeedsFileError``)
+- ``ingest.poll``: ``poll_feed`` for RSS/Atom/JSON Feed, XML sitemaps and local folders
+- ``ingest.fetch``: ``FetchLimits``, ``make_client``, ``fetch_page``, ``fetch_many``
+- ``ingest.clean``: ``clean_html`` (trafilatura) -> ``CleanArticle``
+- ``ingest.urls``: ``canonicalize``
+- ``ingest.content``: content-type rules and binary sniffing (shared by fetch and poll)
+- ``ingest.robots``: ``RobotsCache`` (opt-in robots.txt checks, RFC 9309 semantics)
+
+Nothing is imported here on purpose: importing trafilatura is slow, and callers that only
+need the config models should not pay for it. Errors are values (reason codes), never
+exceptions, everywhere except ``load_feeds`` (a broken config must stop the run).
+No Prefect and no DuckDB in this package.
+"""

@@ -1,0 +1,174 @@
+"""Who says so, and does the sentence really assert the happening?
+
+Attribution ("X said ...", "..., X reported", "according to X") gives
+``status: reported`` and ``attributed_to``; denials give ``denied``; modal and
+future cues give ``planned``.  Negation, conditionals, capabilities, threats and
+generic statements veto the trigger entirely (the contract's "not events").
+A trigger inside a relative clause ("a pact that he and Putin signed",
+"Putin, who launched ...") is presupposed background, hence ``asserted``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from extractors.compiler import Cues
+
+_AUX_TAIL = re.compile(r"(?:\s+(?:have|has|had|also|have also|has also|previously|earlier|were|was|is|are|"
+                       r"would|will|had earlier|on \w+day|separately|repeatedly|again))+\s*$", re.I)
+_LEAD_DATE = re.compile(r"^(?:(?:On|In|At|Last|Earlier|Later|Meanwhile|But|And|However|Separately)\b[^,]*,\s*)+")
+_CLAUSE_BREAK = re.compile(r"[;:\"(]|\bthat\b|\bwhile\b|\bbut\b|\bafter\b|\bbefore\b|\bwhen\b|"
+                           r"\bbecause\b|\s[-\u2014]\s|\u2014|,\s+(?=[a-z])")
+_WORD = re.compile(r"[\w'.-]+")
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """A source phrase and the speech verb that makes it a source."""
+
+    src_start: int
+    src_end: int
+    verb_start: int
+    verb_end: int
+    source: str
+    mode: str  # lead | trail | according
+    denial: bool
+
+
+def _clean_src(s: str, start: int, end: int) -> tuple[int, int]:
+    seg = s[start:end]
+    m = _AUX_TAIL.search(seg)
+    if m:
+        end = start + m.start()
+        seg = s[start:end]
+    m = _LEAD_DATE.match(seg)
+    if m:
+        start += m.end()
+    while start < end and s[start] in " ,\"'":
+        start += 1
+    while end > start and s[end - 1] in " ,\"'":
+        end -= 1
+    return start, end
+
+
+_SOURCE_NOUN = re.compile(r"\b(?:officials?|sources?|witnesses|residents|police|spokes(?:man|woman|person)|"
+                          r"ministry|military|army|agency|media|diplomats?|analysts?|experts?|officers?|"
+                          r"observers?|medics|doctors|report|statement|authorities|commanders?)\b", re.I)
+_SUBORD = re.compile(r"(?i)^(?:if|when|while|as|because|although|though|unless|whether|once|after|before|"
+                     r"since|until|what|how|why|where|who|which)\b")
+
+
+def find_attributions(s: str, cues: Cues) -> list[Attribution]:
+    """All source phrases of a sentence (offsets relative to the sentence)."""
+    return [a for a in _find_attributions(s, cues) if not _SUBORD.match(a.source)]
+
+
+def _find_attributions(s: str, cues: Cues) -> list[Attribution]:
+    out: list[Attribution] = []
+    for m in re.finditer(r"\baccording\s+to\s+(?P<src>[^,;.\"]+(?:\.[A-Z][^,;.\"]*)*)", s, re.I):
+        a, b = _clean_src(s, m.start("src"), m.end("src"))
+        if b > a:
+            out.append(Attribution(a, b, m.start(), m.start("src"), s[a:b], "according", False))
+    for vm in cues.speech.finditer(s):
+        verb = vm.group(0).lower()
+        denial = bool(cues.denial.fullmatch(verb))
+        before = s[:vm.start()]
+        # trailing: ", <src> said" -- source between the last comma and the verb
+        comma = before.rfind(",")
+        quote = before.rfind('"')
+        trail_ok = comma >= 0 and comma > quote - 1 and (len(before) - comma) < 90
+        if trail_ok:
+            a, b = _clean_src(s, comma + 1, vm.start())
+            words = _WORD.findall(s[a:b])
+            if 0 < len(words) <= 9 and not cues.speech.search(s[a:b]) and (
+                    s[a:b][:1].isupper() or _SOURCE_NOUN.search(s[a:b])
+                    or s[a:b].lower().startswith(("the ", "a ", "an ", "its ", "his ", "her ", "their "))):
+                out.append(Attribution(a, b, vm.start(), vm.end(), s[a:b], "trail", denial))
+        # leading: "<src> said (that) ..." -- source back to the previous clause break
+        start = 0
+        for bm in _CLAUSE_BREAK.finditer(before):
+            start = bm.end()
+        a, b = _clean_src(s, start, vm.start())
+        words = _WORD.findall(s[a:b])
+        if 0 < len(words) <= 10:
+            out.append(Attribution(a, b, vm.start(), vm.end(), s[a:b], "lead", denial))
+    return out
+
+
+def governing(attrs: list[Attribution], trig_start: int, trig_end: int, s: str) -> Attribution | None:
+    """The attribution that covers a trigger, if any (denials first)."""
+    best: Attribution | None = None
+    for at in attrs:
+        covers = False
+        if at.mode == "according":
+            covers = True
+        elif at.mode == "lead" and at.verb_end <= trig_start:
+            covers = True
+        elif at.mode == "trail" and at.src_start >= trig_end:
+            covers = True
+        if covers and (best is None or at.denial or (best.mode != "lead" and at.mode == "lead")):
+            best = at
+    return best
+
+
+def _words_before(s: str, pos: int, n: int) -> str:
+    """The last ``n`` words before ``pos``, not crossing a clause break."""
+    seg = s[:pos]
+    cut = max(seg.rfind(","), seg.rfind(";"), seg.rfind(":"), seg.rfind("\u2014"), seg.rfind(" - "))
+    seg = seg[cut + 1:]
+    words = seg.split()
+    return " ".join(words[-n:])
+
+
+def clause_before(s: str, pos: int) -> str:
+    """Text from the last clause break (comma etc.) up to ``pos``."""
+    seg = s[:pos]
+    cut = max(seg.rfind(","), seg.rfind(";"), seg.rfind(":"), seg.rfind("\u2014"), seg.rfind(" - "))
+    return seg[cut + 1:]
+
+
+def in_relative_clause(s: str, trig_start: int, cues: Cues) -> bool:
+    """Trigger inside "... <noun> that/which/who ... <trigger>" (presupposed)."""
+    before = s[:trig_start]
+    words = list(re.finditer(r"[\w'-]+|[,;\u2014]", before))[-9:]
+    for i in range(len(words) - 1, -1, -1):
+        w = words[i].group(0)
+        if w in (",", ";") and i < len(words) - 1:
+            return False
+        if w.lower() in ("who", "which", "that", "whom"):
+            prev = " ".join(x.group(0) for x in words[max(0, i - 4):i])
+            if w.lower() == "that" and (cues.speech.search(prev) or re.search(
+                    r"\b(?:so|such|believe|believes|know|knows|shows?|showed|means|clear|fact|evidence|"
+                    r"report|reports|claims?|suggest\w*|indicat\w*|warn\w*|fear\w*|hope\w*|ensure\w*|"
+                    r"deny|denied|denies|confirm\w*|admit\w*|announc\w*|insist\w*)\s*$", prev, re.I)):
+                return False
+            return i > 0 and words[i - 1].group(0) not in (",", ";") or w.lower() in ("who", "which")
+    return False
+
+
+def veto(s: str, trig_start: int, trig_end: int, cues: Cues) -> str | None:
+    """Why this trigger is not an event (negation, conditional, ...), or None."""
+    near = _words_before(s, trig_start, 4)
+    clause = clause_before(s, trig_start)
+    if cues.negator.search(near):
+        return "negation"
+    if cues.conditional.search(clause):
+        return "conditional"
+    if cues.capability.search(_words_before(s, trig_start, 3)):
+        return "capability"
+    if cues.threat.search(_words_before(s, trig_start, 7)):
+        return "threat"
+    if cues.generic.search(s):
+        return "generic"
+    after = s[trig_end:trig_end + 60]
+    after_clause = re.split(r"[,;:.]", after, maxsplit=1)[0]
+    if re.search(r"\b(?:if|unless)\b", after_clause, re.I):
+        return "conditional"
+    if re.search(r"\bhow\s+many\b", clause, re.I):
+        return "question"
+    return None
+
+
+def is_planned(s: str, trig_start: int, cues: Cues) -> bool:
+    return bool(cues.planned.search(_words_before(s, trig_start, 4)))

@@ -1,0 +1,330 @@
+"""``extract``: text -> events, a pure function over a compiled RuleSet.
+
+Per sentence: find mentions once, then for every rule trigger decide whether
+it is an event (vetoes), fill slots, set status from attribution, and finally
+merge mentions of one happening within the document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from bisect import bisect_right
+from functools import cached_property
+from typing import Any
+
+from extractors.compiler import CompiledRule, RuleSet
+from extractors.context import find_attributions, governing, in_relative_clause, is_planned, veto
+from extractors.dates import DateExpr, find_dates
+from extractors.mentions import Mention, find_actors, find_places, find_weapons
+from extractors.merge import merge_events
+from extractors.model import Event
+from extractors.quantities import find_quantities
+from extractors.slots import (
+    Unit,
+    coordinated,
+    group_units,
+    outside,
+    pick_location,
+    pick_quantity,
+    pick_target,
+    pick_weapon,
+    resolve_pronoun,
+)
+from extractors.text import Sentence, normalize, split_sentences
+
+MAX_TEXT = 2_000_000
+
+
+class Analysis:
+    """Everything found once per sentence and shared by all rules.
+
+    Actors and attributions are always needed (discourse memory, "they said");
+    the rest is computed on first use, i.e. only for sentences with a trigger.
+    """
+
+    def __init__(self, sent: Sentence, rs: RuleSet, pub: dt.date | None) -> None:
+        self.sent, self._rs, self._pub = sent, rs, pub
+        s = sent.norm
+        self.attrs = find_attributions(s, rs.cues)
+        self.units: list[Unit] = group_units(find_actors(s, rs), s)
+        self.speaker_spans = [(a.src_start, a.src_end) for a in self.attrs]
+
+    @cached_property
+    def places(self) -> list[Mention]:
+        return find_places(self.sent.norm, self._rs)
+
+    @cached_property
+    def weapons(self) -> list[Mention]:
+        return find_weapons(self.sent.norm, self._rs)
+
+    @cached_property
+    def quants(self) -> list:
+        return find_quantities(self.sent.norm)
+
+    @cached_property
+    def dates(self) -> list[DateExpr]:
+        return find_dates(self.sent.norm, self._pub)
+
+    @cached_property
+    def speech_ends(self) -> list[int]:
+        return [m.end() for m in self._rs.cues.speech.finditer(self.sent.norm)]
+
+
+def _as_date(published: Any) -> dt.date | None:
+    if published is None:
+        return None
+    if isinstance(published, dt.datetime):
+        return published.date()
+    if isinstance(published, dt.date):
+        return published
+    try:
+        return dt.date.fromisoformat(str(published)[:10])
+    except ValueError:
+        return None
+
+
+def _analyse(sent: Sentence, rs: RuleSet, pub: dt.date | None) -> Analysis:
+    return Analysis(sent, rs, pub)
+
+
+def _pick_date(an: Analysis, trig_start: int, trig_end: int) -> DateExpr | None:
+    """Nearest date expression that is not the date of a speech act ("said Monday")."""
+    s = an.sent.norm
+    cands = []
+    for d in an.dates:
+        tied_to_speech = any(
+            0 <= d.start - e <= 35 and not re.search(r"\bthat\b|,", s[e:d.start]) for e in an.speech_ends
+        ) or re.match(r"\s*,?\s*(?:said|reported|told|announced|confirmed)\b", s[d.end:d.end + 14])
+        if tied_to_speech:
+            continue
+        dist = trig_start - d.end if d.end <= trig_start else d.start - trig_end
+        cands.append((max(dist, 0), d))
+    if not cands:
+        return None
+    return min(cands, key=lambda c: c[0])[1]
+
+
+def _near(patterns: tuple, s: str, start: int, end: int, window: int | None) -> bool:
+    if window is None:
+        return any(p.search(s) for p in patterns)
+    lo, hi = max(0, start - window), min(len(s), end + window)
+    return any(p.search(s, lo, hi) for p in patterns)
+
+
+def _actor_units(rule: CompiledRule, an: Analysis, ts: int, te: int, qnoun: tuple[int, int] | None
+                 ) -> list[Unit]:
+    s = an.sent.norm
+    side = rule.slots.actor
+    cands = outside(an.units, an.speaker_spans)
+    if side == "none":
+        return []
+    if side == "victim":
+        if qnoun:
+            inside = [u for u in cands if qnoun[0] <= u.start < qnoun[1] and u.head.kind != "pronoun"]
+            return inside[:1]
+        return []
+    if side == "after":
+        after = [u for u in cands if u.start >= te and u.head.kind != "pronoun"]
+        if not re.search(r"\b(?:by|to|from)\s*$", s[ts:te], re.I):
+            after = [u for u in after if re.search(r"\b(?:by|from)\s+(?:\S+\s+){0,2}$", s[te:u.start], re.I)]
+        return after[:1]
+    passive = re.search(r"\b(?:was|were|been|being|be|is|are)\s+(?:\w+ly\s+)?$", s[:ts], re.I)
+    if passive and side == "before" and not re.search(r"\bby\s*$", s[ts:te]):
+        by = [u for u in cands if u.start >= te and u.head.kind != "pronoun"
+              and re.search(r"\bby\s+(?:\S+\s+){0,2}$", s[te:u.start], re.I)]
+        return by[:1]
+    before = [u for u in cands if u.end <= ts and not _quantified(s, u)]
+    if not before:
+        return []
+    idx = an.units.index(before[-1])
+    if side == "parties" or not rule.slots.coordinate:
+        return [before[-1]]
+    return coordinated(an.units, idx, s)
+
+
+def _quantified(s: str, u: Unit) -> bool:
+    """A unit right after a number ("46 Afghan civilians") names victims, not doers."""
+    return bool(re.search(r"(?:\b\d[\d,.]*|\b(?:two|three|four|five|six|seven|eight|nine|ten|dozens|hundreds|"
+                          r"thousands|scores|several|many|some|one|\w+teen|\w+ty))\s+(?:[a-z][\w-]*\s+){0,2}$",
+                          s[:u.start], re.I))
+
+
+def _status(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: RuleSet,
+            prev_attr: str | None) -> tuple[str, str | None, Any]:
+    s = an.sent.norm
+    at = governing(an.attrs, ts, te, s)
+    attributed = None
+    status = "asserted"
+    if at is not None and not in_relative_clause(s, ts, rs.cues):
+        src = at.source
+        if re.fullmatch(r"(?i)they|he|she|it", src) and prev_attr:
+            src = prev_attr
+        attributed = an.sent.text[at.src_start:at.src_end] if src == at.source else src
+        status = "denied" if at.denial else "reported"
+    if status != "denied" and is_planned(s, ts, rs.cues):
+        status = "planned"
+    return status, attributed, at
+
+
+def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: RuleSet,
+                        pub: dt.date | None, discourse: dict[str, Mention | None],
+                        prev_attr: str | None) -> list[dict[str, Any]]:
+    s, sent = an.sent.norm, an.sent
+    sl = rule.slots
+    q, hint, noun_end = pick_quantity(an.quants, sl.quantity, rule.quantity_nouns, s, ts, te)
+    actors = _actor_units(rule, an, ts, te, (q.start, noun_end) if q else None)
+    status, attributed, at = _status(rule, an, ts, te, rs, prev_attr)
+    resolved: list[tuple[str | None, str | None, Unit | None]] = []
+    for u in actors:
+        if u.head.kind == "pronoun":
+            code, name = resolve_pronoun(u, an.units, discourse)
+            if name is None:
+                continue
+            resolved.append((code, name, u))
+        else:
+            resolved.append((u.head.code, sent.text[u.head.start:u.head.end] if u.head.kind == "person"
+                             else sent.text[u.start:u.end] if u.head.kind != "demonym"
+                             else sent.text[u.head.start:u.head.end], u))
+    if at is not None and not resolved and not at.denial and at.mode == "lead" and sl.actor != "victim" \
+            and re.match(r"(?i)announc|confirm|report|unveil|disclos|reveal", s[at.verb_start:at.verb_end]):
+        inside = [u for u in an.units if at.src_start <= u.start < at.src_end
+                  and u.head.kind in ("state", "capital", "org", "person") and u.head.code]
+        if inside:
+            resolved.append((inside[0].head.code, sent.text[inside[0].start:inside[0].end], inside[0]))
+    if at is not None and at.denial and not resolved and sl.denier == "actor":
+        inside = [u for u in an.units if at.src_start <= u.start < at.src_end]
+        if inside:
+            resolved.append((inside[0].head.code, inside[0].head.text, inside[0]))
+    if sl.require_actor and not resolved:
+        return []
+    if not resolved:
+        resolved = [(None, None, None)]
+    limit = min([a.src_start for a in an.attrs if a.mode == "trail" and a.src_start >= te] + [len(s)])
+    out = []
+    for code, name, unit in resolved:
+        target = target_name = None
+        if sl.actor == "parties":
+            before = [u for u in outside(an.units, an.speaker_spans) if u.end <= ts]
+            if unit is not None and len(before) >= 2 and before[-1] is unit:
+                prev = before[-2]
+                if re.fullmatch(r"\s*(?:and|,)\s*", s[prev.end:unit.start]):
+                    pcode, pname = (resolve_pronoun(prev, an.units, discourse) if prev.head.kind == "pronoun"
+                                    else (prev.head.code, prev.head.text))
+                    if pname is not None:
+                        code, name, target, target_name = pcode, pname, code, name
+        if target is None and sl.target != "none":
+            mode = sl.target
+            if mode == "before":
+                cands = [u for u in outside(an.units, an.speaker_spans) if u.end <= ts and u is not unit]
+                tu = cands[-1] if cands else None
+            else:
+                tu = pick_target(outside(an.units, an.speaker_spans), te, s,
+                                 "after" if mode == "after" else mode, code, limit)
+            if tu is not None and tu.head.kind != "pronoun":
+                target, target_name = tu.head.code, sent.text[tu.head.start:tu.head.end]
+        if sl.distinct_parties and target is not None and target == code:
+            continue
+        if at is not None and at.denial and sl.denier == "target" and target is None:
+            inside = [u for u in an.units if at.src_start <= u.start < at.src_end and u.head.code]
+            if inside:
+                target, target_name = inside[0].head.code, inside[0].head.text
+        if sl.require_target and target_name is None:
+            continue
+        loc, loc_country, _ = pick_location(
+            [p for p in an.places if not any(a <= p.start < b for a, b in an.speaker_spans)],
+            outside(an.units, an.speaker_spans), s, ts, te, sl.location_after_trigger,
+            {target} if rule.type in ("military_deployment", "arms_transfer") else set(),
+            within=sl.location_within, from_ok=sl.direction == "withdraw")
+        if not sl.location:
+            loc = loc_country = None
+        if sl.require_location and loc is None:
+            continue
+        if sl.require_quantity and q is None:
+            continue
+        if not (name or target_name or loc or q):
+            continue  # nothing anchors it: a bare trigger word is not a happening
+        wclass = wname = None
+        if sl.weapon != "none":
+            wclass, wname = pick_weapon(an.weapons, ts, te)
+            if sl.weapon == "required" and wclass is None:
+                continue
+        date = _pick_date(an, ts, te) if sl.date else None
+        conf = rule.confidence + (0.1 if code else -0.1) + (0.05 if q else 0.0)
+        out.append({
+            "type": rule.type, "actor": code, "actor_name": name, "target": target,
+            "target_name": target_name, "location": loc,
+            "location_country": loc_country, "quantity": q.value if q else None,
+            "unit": hint.unit if q and hint else None, "quantity_qualifier": q.qualifier if q else None,
+            "weapon_class": wclass, "weapon_name": wname,
+            "direction": sl.direction if rule.type == "military_deployment" else None,
+            "date": date.date.isoformat() if date and date.date else None,
+            "date_precision": date.precision if date and date.date else None,
+            "status": status, "attributed_to": attributed, "sentence": sent.text,
+            "char_start": sent.start, "char_end": sent.end, "rule_id": rule.id,
+            "confidence": round(max(0.05, min(0.99, conf)), 3), "rule_version": rule.version,
+        })
+    if rule.type == "military_deployment":
+        for e in out:
+            e["direction"] = e["direction"] or "deploy"
+    return out
+
+
+def _update_discourse(an: Analysis, discourse: dict[str, Mention | None]) -> None:
+    for u in an.units:
+        k = u.head.kind
+        if k == "person":
+            discourse["person"] = u.head
+        elif k in ("state", "capital", "org") and u.head.code:
+            discourse["state"] = u.head
+        elif k in ("demonym", "group"):
+            discourse["group"] = u.head
+
+
+def _extract(text: str, published: Any, rs: RuleSet) -> list[Event]:
+    if not text or not text.strip():
+        return []
+    text = text[:MAX_TEXT]
+    pub = _as_date(published)
+    norm = normalize(text)
+    raw: list[dict[str, Any]] = []
+    discourse: dict[str, Mention | None] = {"person": None, "state": None, "group": None}
+    prev_attr: str | None = None
+    sentences = split_sentences(text, norm)
+    starts = [x.start for x in sentences]
+    hits: dict[int, list[tuple[CompiledRule, int, int]]] = {}
+    lower = norm.lower()
+    same_len = len(lower) == len(norm)
+    for rule in rs.rules:  # one pass per rule over the whole text, bucketed by sentence
+        matches = rule.trigger_lc.finditer(lower) if same_len else rule.trigger.finditer(norm)
+        for m in matches:
+            i = bisect_right(starts, m.start()) - 1
+            if i >= 0 and m.end() <= sentences[i].end:
+                hits.setdefault(i, []).append((rule, m.start() - starts[i], m.end() - starts[i]))
+    for i, sent in enumerate(sentences):
+        an = _analyse(sent, rs, pub)
+        s = sent.norm
+        for rule, ts, te in hits.get(i, ()):
+            if rule.requires and not _near(rule.requires, s, ts, te, rule.requires_window):
+                continue
+            if rule.exclude and _near(rule.exclude, s, ts, te, rule.exclude_window):
+                continue
+            why = veto(s, ts, te, rs.cues)
+            if why in ("negation", "conditional", "capability"):
+                continue
+            if why and not in_relative_clause(s, ts, rs.cues):
+                continue
+            raw.extend(_events_for_trigger(rule, an, ts, te, rs, pub, discourse, prev_attr))
+        _update_discourse(an, discourse)
+        srcs = [a.source for a in an.attrs if not re.fullmatch(r"(?i)they|he|she|it", a.source)]
+        prev_attr = srcs[-1] if srcs else prev_attr
+    return [Event.model_validate(e) for e in merge_events(raw)]
+
+
+def extract(text: str, published: dt.date | None, ruleset: RuleSet, title: str | None = None
+            ) -> list[Event]:
+    """Events of one article; deterministic and never raises (returns [] at worst)."""
+    try:
+        return _extract(text if isinstance(text, str) else str(text or ""), published, ruleset)
+    except Exception:  # noqa: BLE001 -- the contract: never raise on any text
+        return []

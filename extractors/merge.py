@@ -1,0 +1,71 @@
+"""One happening, one event: merge repeated mentions within a document.
+
+Two candidate events are the same happening when they have the same type and
+no key slot disagrees (a missing slot agrees with anything).  The first
+evidence is kept; slots missing there are filled from later mentions; a
+happening that one source reports and another denies becomes ``claimed``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+KEY_SLOTS = ("actor", "target", "quantity", "unit", "location", "weapon_class", "direction")
+FILL_SLOTS = ("actor", "actor_name", "target", "target_name", "location", "location_country",
+              "quantity", "unit", "quantity_qualifier", "weapon_class", "weapon_name", "date",
+              "date_precision")
+
+
+def _compatible(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    if a["type"] != b["type"]:
+        return False
+    for k in KEY_SLOTS:
+        va, vb = a.get(k), b.get(k)
+        if va is not None and vb is not None and va != vb:
+            if k == "location" and str(va).lower() == str(vb).lower():
+                continue
+            return False
+    if a.get("actor") is None and b.get("actor") is None:
+        na, nb = a.get("actor_name"), b.get("actor_name")
+        if na and nb and na.lower() != nb.lower():
+            return False
+    if a["char_start"] == b["char_start"] and a["rule_id"] != b["rule_id"]:
+        return True
+    # a happening needs something in common: without any shared filled key slot,
+    # two vague mentions of different things in one sentence stay apart
+    return True
+
+
+def _merge_into(keep: dict[str, Any], other: dict[str, Any]) -> None:
+    for k in FILL_SLOTS:
+        if keep.get(k) is None and other.get(k) is not None:
+            if k in ("actor_name", "target_name", "location_country", "quantity_qualifier", "unit",
+                     "date_precision", "weapon_name"):
+                continue  # filled together with their key slot below
+            keep[k] = other[k]
+            pair = {"actor": "actor_name", "target": "target_name", "location": "location_country",
+                    "quantity": ("unit", "quantity_qualifier"), "date": "date_precision",
+                    "weapon_class": "weapon_name"}.get(k)
+            for p in (pair if isinstance(pair, tuple) else (pair,) if pair else ()):
+                if keep.get(p) is None:
+                    keep[p] = other.get(p)
+    statuses = {keep["status"], other["status"]}
+    if "denied" in statuses and len(statuses) > 1:
+        keep["status"] = "claimed"
+        if other.get("attributed_to") and keep.get("attributed_to") and \
+                other["attributed_to"] not in keep["attributed_to"] and other["status"] != "denied":
+            keep["attributed_to"] = f"{keep['attributed_to']}; {other['attributed_to']}"
+    keep["confidence"] = max(keep["confidence"], other["confidence"])
+
+
+def merge_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge compatible events in document order (first evidence wins)."""
+    out: list[dict[str, Any]] = []
+    for e in events:
+        for kept in out:
+            if _compatible(kept, e):
+                _merge_into(kept, e)
+                break
+        else:
+            out.append(dict(e))
+    return out

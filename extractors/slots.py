@@ -1,0 +1,227 @@
+"""Fill an event's slots from the mentions around its trigger.
+
+Positional heuristics, steered per rule by ``Slots`` hints: the doer is the
+nearest actor before the trigger (outside any "X said" source phrase), the
+other state stands after it ("to Russia", "on Ukraine's cities"), the place is
+the nearest gazetteer name behind a preposition.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from extractors.compiler import Cues
+from extractors.mentions import Mention
+from extractors.quantities import Quantity
+from extractors.schema import QuantityHint
+
+_TITLE_GAP = re.compile(
+    r"^\s*(?:'s\s+)?(?:(?:new|former|late|then|deputy|acting|top|chief|senior|supreme|defen[cs]e|foreign|"
+    r"prime|vice|president|minister|leader|premier|chancellor|king|queen|general|gen\.|"
+    r"commander|spokes(?:man|woman|person)|secretary|envoy|ambassador|head|chairman|of|state|"
+    r"the|affairs|interior|army|military|navy|air force|[A-Z][a-z]+)\s+)*$")
+_PREP_BEFORE = re.compile(
+    r"(?:\b(?:in|at|near|outside|inside|into|of|around|across|off|from|to|toward|towards|over|on|"
+    r"within|along|onto|through)\s+(?:[\w'-]+\s+){0,3}|\b(?:capital|city|town|village|port|province|region|"
+    r"district|base|enclave|stronghold)\s+(?:of\s+)?)$", re.I)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Adjacent mentions that name one party ("Russian President Vladimir Putin")."""
+
+    head: Mention  # the most specific mention (used for name and code)
+    start: int
+    end: int
+
+
+def group_units(mentions: list[Mention], s: str) -> list[Unit]:
+    """Merge "North Korean leader Kim Jong Un" into one unit headed by the person."""
+    units: list[Unit] = []
+    for m in mentions:
+        if units:
+            prev = units[-1]
+            gap = s[prev.end:m.start]
+            same = prev.head.code is not None and prev.head.code == m.code
+            if same and m.kind != "pronoun" and prev.head.kind != "pronoun" and _TITLE_GAP.match(gap) \
+                    and "," not in gap and " and " not in gap:
+                head = m if m.kind in ("person", "org") or prev.head.kind not in ("person", "org") else prev.head
+                units[-1] = Unit(head, prev.start, m.end)
+                continue
+        units.append(Unit(m, m.start, m.end))
+    return units
+
+
+def outside(units: list[Unit], spans: list[tuple[int, int]]) -> list[Unit]:
+    return [u for u in units if not any(a <= u.start < b for a, b in spans)]
+
+
+def resolve_pronoun(unit: Unit, units_all: list[Unit], discourse: dict[str, Mention | None]
+                    ) -> tuple[str | None, str | None]:
+    """(code, name) for a pronoun unit: same-sentence antecedent, else discourse memory."""
+    p = unit.head.canonical
+    want = ("person",) if p in ("he", "she") else ("state", "capital", "org", "demonym") if p == "it" \
+        else ("demonym", "group", "state")
+    for u in reversed([u for u in units_all if u.end <= unit.start]):
+        if u.head.kind in want:
+            return u.head.code, u.head.text
+    key = "person" if p in ("he", "she") else "state" if p == "it" else "group"
+    ante = discourse.get(key)
+    if ante is None:
+        return None, None
+    return ante.code, f"{unit.head.text} ({ante.text})"
+
+
+def coordinated(units: list[Unit], idx: int, s: str) -> list[Unit]:
+    """Units joined with "and"/"," ending at ``units[idx]`` (joint doers)."""
+    group = [units[idx]]
+    j = idx
+    while j > 0:
+        gap = s[units[j - 1].end:units[j].start]
+        if re.fullmatch(r"\s*(?:,\s*(?:and\s+)?|and\s+)(?:(?:their|its|the)\s+)?", gap):
+            group.insert(0, units[j - 1])
+            j -= 1
+        else:
+            break
+    return group
+
+
+def pick_target(units: list[Unit], trig_end: int, s: str, mode: str, actor_code: str | None,
+                limit: int) -> Unit | None:
+    """First suitable actor unit after the trigger."""
+    after = [u for u in units if trig_end <= u.start < limit and u.head.kind != "pronoun"]
+    if mode == "to":
+        for u in after:
+            if re.search(r"\b(?:to|into|in|for|with|aid|help|support|toward|towards|"
+                         r"to\s+(?:aid|help|support|back|reinforce))\s+(?:the\s+)?$", s[:u.start], re.I):
+                if u.head.code != actor_code or actor_code is None:
+                    return u
+    if mode == "on":
+        for u in after:
+            if re.search(r"\b(?:on|against|at|targeting|in)\s+(?:the\s+)?$", s[:u.start], re.I):
+                if u.head.code != actor_code or actor_code is None:
+                    return u
+    if mode == "loser":
+        for u in [u for u in units if u.head.kind != "pronoun" and u.head.code and u.head.code != actor_code]:
+            if re.match(r"-(?:controlled|held|occupied)\b", s[u.end:]) or (
+                    u.start >= trig_end and re.search(r"\b(?:from|(?:held|controlled|occupied)\s+by)\s+(?:the\s+)?$",
+                                                      s[:u.start], re.I)):
+                return u
+        return None
+    if mode == "object":
+        after = [u for u in after if not re.search(
+            r"\b(?:on|against|in|at|to|into|from|by|of|near|over)\s+(?:the\s+)?$", s[:u.start], re.I)
+            or re.search(r"\b(?:by|of)\s+(?:the\s+)?$", s[:u.start], re.I)
+            and re.search(r"\b(?:attack|attacks|deployment|actions?|launch|test|strikes?|invasion|aggression|"
+                          r"annexation|occupation|behavior|behaviour|decision|move|seizure|shelling|bombing)\s+"
+                          r"(?:by|of)\s+(?:the\s+)?$", s[:u.start], re.I)]
+    for u in after:
+        if u.head.code is None and u.head.kind not in ("group",):
+            continue
+        if actor_code is None or u.head.code != actor_code:
+            return u
+    return None
+
+
+def pick_location(places: list[Mention], state_units: list[Unit], s: str, trig_start: int,
+                  trig_end: int, after_only: bool, exclude_codes: set[str | None],
+                  within: int | None = None, from_ok: bool = False
+                  ) -> tuple[str | None, str | None, int | None]:
+    """(name, country, position) of the most specific place behind a preposition."""
+    cands = [p for p in places if _PREP_BEFORE.search(s[:p.start]) or p.start == trig_end + 1
+             or (p.end <= trig_start and len(s[p.end:trig_start].split()) <= 2)]
+    if after_only:
+        cands = [p for p in cands if p.start >= trig_end]
+    if within is not None:
+        cands = [p for p in places if p.start >= trig_end and len(s[trig_end:p.start].split()) <= within
+                 and not re.search(r"\b(?:by|with|after|during|and|from)\b", s[trig_end:p.start])]
+    if cands:
+        best = min(cands, key=lambda p: (p.start < trig_end, abs(p.start - trig_end)))
+        return best.canonical, best.country, best.start
+    for u in state_units:
+        m = u.head
+        if m.kind not in ("capital", "state") or m.code in exclude_codes:
+            continue
+        if after_only and u.start < trig_end:
+            continue
+        if within is not None and (u.start < trig_end or len(s[trig_end:u.start].split()) > within
+                                   or re.search(r"\b(?:by|with|after|during|and|from)\b", s[trig_end:u.start])):
+            continue
+        if within is not None and m.kind in ("state", "capital"):
+            return m.text, m.code, u.start
+        if from_ok and re.search(r"\bfrom\s+(?:the\s+)?(?:\w+\s+)?$", s[:u.start]) and u.start >= trig_end:
+            return m.text, m.code, u.start
+        prefix = s[:u.start]
+        if m.kind == "capital" and _PREP_BEFORE.search(prefix) and not re.search(r"\b(?:to|from|on|of)\s+$", prefix):
+            return m.text, m.code, u.start
+        if m.kind == "state" and re.search(r"\b(?:in|inside|across|over)\s+(?:the\s+)?$", prefix) \
+                and s[u.end:u.end + 2] != "'s":
+            return m.text, m.code, u.start
+    return None, None, None
+
+
+def _noun_end(q: Quantity, hint: QuantityHint, noun_rx: re.Pattern[str] | None, s: str,
+              trig_start: int, trig_end: int) -> int:
+    """End of the counted noun that makes ``q`` fit ``hint``, or -1."""
+    if hint.unit == "tons":
+        if q.glued in ("ton", "tonne"):
+            return q.end
+        m = re.match(r"\s*(?:metric\s+)?(?:tons?|tonnes?)\b", s[q.end:], re.I)
+        return q.end + m.end() if m else -1
+    if q.glued in ("ton", "tonne"):
+        return -1
+    if noun_rx is not None:
+        words = list(re.finditer(r"\S+", s[q.end:]))
+        for k in range(min(hint.max_gap, len(words)) + 1):
+            if k > 0 and re.search(r"[.;:,)]$", words[k - 1].group(0)):
+                break
+            rest = s[q.end:][words[k].start():] if k < len(words) else ""
+            nm = noun_rx.match(rest)
+            if nm:
+                return q.end + words[k].start() + nm.end()
+    if hint.bare_near_trigger:
+        if q.end <= trig_start and len(s[q.end:trig_start].split()) <= 3:
+            return q.end
+        if q.start >= trig_end and len(s[trig_end:q.start].split()) <= 1:
+            return q.end
+    return -1
+
+
+def pick_quantity(quants: list[Quantity], hints: list[QuantityHint], nouns: tuple, s: str,
+                  trig_start: int, trig_end: int) -> tuple[Quantity | None, QuantityHint | None, int]:
+    """Nearest count fitting the first hint that fits any count; returns its noun end too."""
+    usable = [q for q in quants if not re.match(
+        r"\s+of\s+(?:the|its|their|our|his|her)\s+(?:worst|biggest|largest|deadliest|most|first|main|few|many|"
+        r"best|\w+est)\b", s[q.end:])]
+    for hint, noun_rx in zip(hints, nouns):
+        best: tuple[int, Quantity, int] | None = None
+        for q in usable:
+            end = _noun_end(q, hint, noun_rx, s, trig_start, trig_end)
+            if end < 0:
+                continue
+            dist = trig_start - q.end if q.end <= trig_start else max(0, q.start - trig_end)
+            if best is None or dist < best[0]:
+                best = (dist, q, end)
+        if best is not None:
+            return best[1], hint, best[2]
+    return None, None, -1
+
+
+def pick_weapon(weapons: list[Mention], trig_start: int, trig_end: int
+                ) -> tuple[str | None, str | None]:
+    """(class, proper name): nearest class word after the trigger, else before."""
+    if not weapons:
+        return None, None
+    after = [w for w in weapons if w.start >= trig_start]
+    before = [w for w in weapons if w.end <= trig_start]
+    ordered = after + list(reversed(before))
+    name = next((w.text for w in ordered if w.kind == "name"), None)
+    cls = next((w.canonical for w in ordered if w.kind == "class"), None)
+    if cls is None:
+        cls = next((w.canonical for w in ordered if w.kind == "name"), None)
+    return cls, name
+
+
+def force_or_org(cues: Cues, text: str) -> bool:
+    return bool(cues.force_noun.search(text) or cues.org_head.search(text))

@@ -1,0 +1,87 @@
+"""Text normalisation and sentence splitting that never moves a character.
+
+Every offset the engine reports must point into the caller's original text, so
+normalisation is a 1:1 character translation (curly quotes to straight ones,
+exotic spaces and dashes to ASCII) and the splitter returns spans, not copies.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_TRANSLATE = str.maketrans({
+    "\u2019": "'", "\u2018": "'", "\u201b": "'", "\u02bc": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u2007": " ", "\u200a": " ", "\u3000": " ",
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2212": "-",
+    "\t": " ", "\r": "\n", "\u2028": "\n", "\u2029": "\n",
+})
+
+
+def normalize(text: str) -> str:
+    """Same-length normalised copy of ``text`` (offsets stay valid)."""
+    return text.translate(_TRANSLATE)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A span of the original text; ``norm`` is its normalised copy."""
+
+    start: int
+    end: int
+    text: str
+    norm: str
+    index: int
+
+
+_ABBREV = {
+    "mr", "mrs", "ms", "dr", "gen", "lt", "col", "sgt", "capt", "adm", "maj", "sen", "rep",
+    "gov", "st", "jr", "sr", "no", "jan", "feb", "mar", "apr", "aug", "sep", "sept", "oct",
+    "nov", "dec", "inc", "co", "corp", "ltd", "vs", "etc", "prof", "rev", "gens", "cmdr",
+    "u.s", "u.n", "u.k", "e.u", "a.m", "p.m", "fig", "approx", "dept", "est", "mt", "ft",
+}
+
+# end punctuation, optional closing quotes/brackets, whitespace, then something
+# that can start a sentence
+_BOUNDARY = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])")
+_LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)\.*$")
+
+
+def _is_abbreviation(norm: str, dot_pos: int) -> bool:
+    m = _LAST_WORD.search(norm, max(0, dot_pos - 12), dot_pos)
+    if not m:
+        return False
+    word = m.group(1).lower().rstrip(".")
+    if word in _ABBREV:
+        return True
+    # single capital initial ("John F. Kennedy"), but not a sentence-final pronoun "I"
+    return len(word) == 1 and norm[dot_pos - 1].isupper() and word != "i"
+
+
+def split_sentences(text: str, norm: str | None = None) -> list[Sentence]:
+    """Split on line breaks and sentence-final punctuation; spans are stripped."""
+    norm = normalize(text) if norm is None else norm
+    cuts: list[int] = []
+    for m in _BOUNDARY.finditer(norm):
+        if norm[m.start()] == "." and _is_abbreviation(norm, m.start()):
+            continue
+        cuts.append(m.end())
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for line in re.finditer(r"[^\n]+", norm):
+        ls, le = line.span()
+        inner = [c for c in cuts if ls < c < le]
+        pos = ls
+        for c in [*inner, le]:
+            spans.append((pos, c))
+            pos = c
+    out: list[Sentence] = []
+    for s, e in spans:
+        while s < e and norm[s].isspace():
+            s += 1
+        while e > s and norm[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append(Sentence(s, e, text[s:e], norm[s:e], len(out)))
+    return out

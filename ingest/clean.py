@@ -1,0 +1,262 @@
+"""HTML -> clean article text and metadata, with trafilatura.
+
+``clean_html`` is the last step before extraction, and it sees whatever the web served:
+wrong charsets, truncated markup, binary junk. It therefore never raises; failures are a
+:class:`CleanResult` with a reason code (``empty_body``, ``no_text``, ``parse_error``).
+
+Why it is shaped this way:
+- Bytes are decoded here (BOM, then the declared charset, then UTF-8, then
+  charset-normalizer, then cp1252 with replacement) so the same page always decodes the
+  same way regardless of what trafilatura's own guesser would do.
+- Canonical URL and language come from the page head (``<link rel=canonical>``,
+  ``<html lang>``), read by us: trafilatura's language detection needs an optional
+  dependency and its ``url`` field mixes canonical and og:url.
+- ``content_hash`` is over NFC, whitespace-collapsed text so re-fetching an unchanged
+  article with different markup or line wrapping is recognised as unchanged.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+import unicodedata
+from datetime import date
+from urllib.parse import urljoin, urlsplit
+
+import trafilatura
+from lxml.html import HtmlElement
+from pydantic import BaseModel, ConfigDict
+from trafilatura.utils import load_html
+
+from ingest.urls import canonicalize
+
+__all__ = [
+    "MIN_TEXT_CHARS",
+    "CleanArticle",
+    "CleanResult",
+    "clean_html",
+    "content_hash",
+    "decode_html",
+    "normalise_text",
+]
+
+MIN_TEXT_CHARS = 100
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
+)
+_XML_ENCODING = re.compile(
+    rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.IGNORECASE
+)
+_TITLE_SEP = re.compile(r"\s+(?:\||-|–|—|::|·|•)\s+")
+_LANG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+# UTF-32 before UTF-16: the UTF-32-LE BOM starts with the UTF-16-LE one.
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+class CleanArticle(BaseModel):
+    """The cleaned article: what the extractors read and the warehouse stores."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    canonical_url: str
+    title: str | None = None
+    author: str | None = None
+    published: date | None = None
+    language: str | None = None
+    text: str
+    content_hash: str
+
+
+class CleanResult(BaseModel):
+    """``article`` on success, else ``error`` (reason code) and ``detail``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    article: CleanArticle | None = None
+    error: str | None = None
+    detail: str | None = None
+
+
+def normalise_text(text: str) -> str:
+    """NFC and single spaces: the form hashed, so layout changes do not look like edits."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def content_hash(text: str) -> str:
+    """sha256 hex of :func:`normalise_text` (stable across re-wrapping and markup changes)."""
+    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+
+
+def _codec(name: bytes | str | None) -> str | None:
+    """A Python codec name for a declared charset, or None if unknown."""
+    if not name:
+        return None
+    label = name.decode("ascii", "ignore") if isinstance(name, bytes) else name
+    try:
+        codec = codecs.lookup(label.strip().lower()).name
+    except LookupError:
+        return None
+    # Browsers treat these labels as windows-1252; do the same (WHATWG Encoding Standard).
+    return "cp1252" if codec in ("latin-1", "iso8859-1", "ascii") else codec
+
+
+def decode_html(body: bytes | str) -> str:
+    """Decode page bytes to text; never raises (last resort is cp1252 with replacement)."""
+    if isinstance(body, str):
+        return body
+    for bom, enc in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom) :].decode(enc, errors="replace")
+    head = body[:8192]  # long <head>s put <meta charset> after scripts
+    declared = _XML_ENCODING.search(head) or _META_CHARSET.search(head)
+    codec = _codec(declared.group(1)) if declared else None
+    if codec and not codec.startswith("utf-16"):
+        try:
+            return body.decode(codec)
+        except (UnicodeDecodeError, LookupError):
+            pass
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(body[:200_000]).best()
+        if best is not None and best.encoding:
+            return body.decode(best.encoding, errors="replace")
+    except Exception:  # noqa: BLE001, S110 — detection is best effort; fall through to cp1252
+        pass
+    return body.decode(codec or "cp1252", errors="replace")
+
+
+def _head_info(tree: HtmlElement, url: str) -> tuple[str | None, str | None, str | None]:
+    """(canonical href, language, fallback title) read from the document head."""
+    canonical = None
+    for href in tree.xpath(
+        "//link[contains(concat(' ', normalize-space(translate(@rel,"
+        "'CANONICAL','canonical')), ' '), ' canonical ')]/@href"
+    ):
+        if href and href.strip():
+            canonical = urljoin(url, href.strip())
+            break
+    lang = None
+    for cand in tree.xpath(
+        "/html/@lang | /html/@xml:lang | //meta[translate(@http-equiv,"
+        "'CONTENT-LANGUAGE','content-language')='content-language']/@content"
+        " | //meta[@property='og:locale']/@content"
+    ):
+        cand = str(cand).strip().split(",")[0].strip()
+        if _LANG.match(cand):
+            lang = cand.replace("_", "-").split("-")[0].lower()
+            break
+    titles = tree.xpath("//meta[@property='og:title']/@content | //title/text()")
+    title = next((str(t).strip() for t in titles if str(t).strip()), None)
+    return canonical, lang, title
+
+
+def _pick_canonical(canonical: str | None, url: str) -> str:
+    """Use the page's canonical link unless it is clearly bogus (non-web, or the site root
+    for an article that is not itself the root: a common CMS misconfiguration)."""
+    fallback = canonicalize(url)
+    if not canonical or urlsplit(canonical).scheme.lower() not in ("http", "https"):
+        return fallback
+    if urlsplit(canonical).path in ("", "/") and urlsplit(url).path not in ("", "/"):
+        return fallback
+    return canonicalize(canonical)
+
+
+def _strip_site_name(title: str, sitename: str | None, url: str) -> str:
+    """Drop a trailing "| Site Name" (or "- Site - date") from a page title.
+
+    Page titles carry the site name for search engines; the article title does not, and
+    keeping it would make the same story look different across syndication partners.
+    Only a suffix that names the site (og:site_name or the host) is cut, never content.
+    """
+    names = {n.strip().lower() for n in (sitename or "").split("|") if len(n.strip()) >= 2}
+    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    if host:
+        names.add(host)
+        names.add(host.split(".")[0])
+    parts = _TITLE_SEP.split(title)
+    for i in range(1, len(parts)):
+        seg = parts[i].strip().lower()
+        if seg and any(
+            seg == n or (len(n) >= 3 and n in seg) or (len(seg) >= 3 and seg in n) for n in names
+        ):
+            head = title[: _nth_sep_start(title, i)].strip()
+            if len(head) >= 10:
+                return head
+            break
+    return title
+
+
+def _nth_sep_start(title: str, n: int) -> int:
+    """Index where the ``n``-th title separator starts."""
+    matches = list(_TITLE_SEP.finditer(title))
+    return matches[n - 1].start() if len(matches) >= n else len(title)
+
+
+def _to_date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def clean_html(body: bytes | str, url: str, *, min_chars: int = MIN_TEXT_CHARS) -> CleanResult:
+    """Extract the main text and metadata of an article page; never raises."""
+    try:
+        return _clean(body, url, min_chars)
+    except Exception as exc:  # noqa: BLE001 — a crash in a parser must not abort a batch
+        return CleanResult(error="parse_error", detail=f"{type(exc).__name__}: {exc}")
+
+
+def _clean(body: bytes | str, url: str, min_chars: int) -> CleanResult:
+    if body is None or not (body.strip() if isinstance(body, (bytes, str)) else None):
+        return CleanResult(error="empty_body", detail="no content")
+    text_in = decode_html(body).replace("\x00", "")
+    tree = load_html(text_in)
+    if tree is None:
+        return CleanResult(error="parse_error", detail="not parseable as HTML")
+    canonical, lang, head_title = _head_info(tree, url)
+    doc = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        favor_precision=False,
+        deduplicate=False,
+    )
+    text = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
+    if len(normalise_text(text)) < min_chars:
+        return CleanResult(
+            error="no_text",
+            detail=f"{len(normalise_text(text))} characters of text (< {min_chars})",
+        )
+    title = (getattr(doc, "title", None) or head_title or "").strip() or None
+    if title:
+        title = _strip_site_name(title, getattr(doc, "sitename", None), url)
+    author = (getattr(doc, "author", None) or "").strip() or None
+    article = CleanArticle(
+        url=url,
+        canonical_url=_pick_canonical(canonical, url),
+        title=title,
+        author=author,
+        published=_to_date(getattr(doc, "date", None)),
+        language=lang or (getattr(doc, "language", None) or None),
+        text=text,
+        content_hash=content_hash(text),
+    )
+    return CleanResult(article=article)

@@ -1,0 +1,152 @@
+"""The warehouse's schema history, as an append-only list of SQL steps.
+
+Rules (why they exist): a migration that has shipped is never edited, because
+files in the wild were built by it; every change is a new entry at the end.
+`schema.migrate` applies the missing ones in order, each in its own
+transaction together with its `schema_version` row, so a crash mid-upgrade
+leaves the file at the previous version rather than half-upgraded.
+Column documentation lives in `schema_doc.py` (applied as COMMENT ON).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema version: what it is for, and the statements that build it."""
+
+    version: int
+    description: str
+    steps: tuple[str, ...]
+
+
+_V1_TABLES = (
+    """
+    CREATE TABLE feeds (
+        name VARCHAR PRIMARY KEY,
+        url VARCHAR,
+        etag VARCHAR,
+        last_modified VARCHAR,
+        last_polled TIMESTAMP,
+        last_status VARCHAR
+    )
+    """,
+    """
+    CREATE TABLE articles (
+        article_id VARCHAR PRIMARY KEY,
+        url VARCHAR NOT NULL,
+        canonical_url VARCHAR NOT NULL,
+        feed VARCHAR,
+        title VARCHAR,
+        author VARCHAR,
+        published DATE,
+        fetched_at TIMESTAMP NOT NULL,
+        language VARCHAR,
+        text VARCHAR NOT NULL,
+        content_hash VARCHAR NOT NULL,
+        extractor_version VARCHAR NOT NULL,
+        loaded_at TIMESTAMP NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE events (
+        event_id VARCHAR PRIMARY KEY,
+        article_id VARCHAR NOT NULL,
+        type VARCHAR NOT NULL,
+        actor VARCHAR,
+        actor_name VARCHAR,
+        target VARCHAR,
+        target_name VARCHAR,
+        location VARCHAR,
+        location_country VARCHAR,
+        quantity BIGINT,
+        unit VARCHAR,
+        quantity_qualifier VARCHAR,
+        weapon_class VARCHAR,
+        weapon_name VARCHAR,
+        direction VARCHAR,
+        date DATE,
+        date_precision VARCHAR,
+        status VARCHAR NOT NULL,
+        attributed_to VARCHAR,
+        sentence VARCHAR NOT NULL,
+        char_start INTEGER NOT NULL,
+        char_end INTEGER NOT NULL,
+        rule_id VARCHAR NOT NULL,
+        confidence DOUBLE NOT NULL,
+        rule_version INTEGER NOT NULL,
+        extractor_version VARCHAR NOT NULL,
+        extracted_at TIMESTAMP NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE fetch_log (
+        run_id VARCHAR,
+        url VARCHAR,
+        feed VARCHAR,
+        stage VARCHAR NOT NULL,
+        status_code INTEGER,
+        outcome VARCHAR NOT NULL,
+        reason VARCHAR,
+        detail VARCHAR,
+        elapsed_ms INTEGER,
+        logged_at TIMESTAMP NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE runs (
+        run_id VARCHAR PRIMARY KEY,
+        flow_run_id VARCHAR,
+        parameters JSON,
+        started_at TIMESTAMP NOT NULL,
+        finished_at TIMESTAMP,
+        status VARCHAR NOT NULL,
+        counts JSON
+    )
+    """,
+)
+
+_V2_VIEWS = (
+    """
+    CREATE VIEW events_with_articles AS
+    SELECT e.*, a.url, a.canonical_url, a.title, a.published, a.feed
+    FROM events e JOIN articles a USING (article_id)
+    """,
+    """
+    CREATE VIEW deployments AS
+    SELECT event_id, article_id, actor, actor_name, target, target_name,
+           location, location_country,
+           CASE WHEN unit = 'troops' THEN quantity END AS troops,
+           quantity, unit, quantity_qualifier,
+           coalesce(direction, 'deploy') AS direction,
+           date, date_precision, status, attributed_to, sentence,
+           url, title, published
+    FROM events_with_articles
+    WHERE type = 'military_deployment'
+    """,
+    """
+    CREATE VIEW weapons_events AS
+    SELECT event_id, article_id, type, actor, actor_name, weapon_class, weapon_name,
+           quantity, unit, location, location_country, date, date_precision,
+           status, attributed_to, sentence, url, title, published
+    FROM events_with_articles
+    WHERE type IN ('weapons_unveiling', 'weapons_test')
+    """,
+    """
+    CREATE VIEW daily_counts AS
+    SELECT coalesce(a.published, CAST(a.fetched_at AS DATE)) AS day,
+           e.type, e.actor, count(*) AS n
+    FROM events e JOIN articles a USING (article_id)
+    GROUP BY ALL
+    """,
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "core tables: feeds, articles, events, fetch_log, runs", _V1_TABLES),
+    Migration(2, "analysis views: events_with_articles, deployments, weapons_events, daily_counts",
+              _V2_VIEWS),
+)
+
+LATEST_VERSION: int = MIGRATIONS[-1].version

@@ -1,0 +1,380 @@
+"""The read-write side of the warehouse: `Warehouse`.
+
+Design choices and why:
+- The file is opened per operation (open -> write -> close) unless
+  ``hold_connection=True``: DuckDB allows one read-write process per file and
+  readers cannot open while a writer holds it, so holding the file only for
+  the length of a batch leaves windows for ad-hoc readers (`run_readonly`).
+- `load_articles` runs one transaction per batch: either the whole batch is
+  in the file or none of it is.  Ids are content-derived, so the same batch
+  loaded twice writes nothing the second time.
+- Validation problems are returned in `LoadCounts` (errors as values);
+  a DuckDB failure rolls back and raises `WarehouseWriteError`, because the
+  caller must know the batch is not in the file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import duckdb
+from pydantic import BaseModel
+
+from extractors.model import Event
+from warehouse._connect import open_duckdb
+from warehouse.errors import WarehouseError, WarehouseWriteError
+from warehouse.ids import event_id
+from warehouse.records import (
+    ArticleRecord,
+    FeedState,
+    FetchLogRow,
+    LoadCounts,
+    to_utc_naive,
+    utcnow,
+)
+from warehouse.schema import migrate
+from warehouse.snapshot import copy_checkpointed, default_snapshot_path
+
+DATA_TABLES: tuple[str, ...] = ("feeds", "articles", "events", "fetch_log", "runs")
+
+ARTICLE_COLUMNS: dict[str, str] = {
+    "article_id": "VARCHAR", "url": "VARCHAR", "canonical_url": "VARCHAR", "feed": "VARCHAR",
+    "title": "VARCHAR", "author": "VARCHAR", "published": "DATE", "fetched_at": "TIMESTAMP",
+    "language": "VARCHAR", "text": "VARCHAR", "content_hash": "VARCHAR",
+    "extractor_version": "VARCHAR", "loaded_at": "TIMESTAMP",
+}
+# Event fields as stored (migration 1).  A test checks this equals Event's fields.
+EVENT_FIELD_TYPES: dict[str, str] = {
+    "type": "VARCHAR", "actor": "VARCHAR", "actor_name": "VARCHAR", "target": "VARCHAR",
+    "target_name": "VARCHAR", "location": "VARCHAR", "location_country": "VARCHAR",
+    "quantity": "BIGINT", "unit": "VARCHAR", "quantity_qualifier": "VARCHAR",
+    "weapon_class": "VARCHAR", "weapon_name": "VARCHAR", "direction": "VARCHAR",
+    "date": "DATE", "date_precision": "VARCHAR", "status": "VARCHAR",
+    "attributed_to": "VARCHAR", "sentence": "VARCHAR", "char_start": "INTEGER",
+    "char_end": "INTEGER", "rule_id": "VARCHAR", "confidence": "DOUBLE",
+    "rule_version": "INTEGER",
+}
+EVENT_COLUMNS: dict[str, str] = {
+    "event_id": "VARCHAR", "article_id": "VARCHAR", **EVENT_FIELD_TYPES,
+    "extractor_version": "VARCHAR", "extracted_at": "TIMESTAMP",
+}
+FETCH_LOG_COLUMNS: dict[str, str] = {
+    "run_id": "VARCHAR", "url": "VARCHAR", "feed": "VARCHAR", "stage": "VARCHAR",
+    "status_code": "INTEGER", "outcome": "VARCHAR", "reason": "VARCHAR", "detail": "VARCHAR",
+    "elapsed_ms": "INTEGER", "logged_at": "TIMESTAMP",
+}
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str],
+                rows: Sequence[Sequence[Any]], *, verb: str = "INSERT") -> None:
+    """Insert many rows in one statement by passing each column as a typed list.
+
+    ``executemany`` costs one round trip per row (~100x slower in DuckDB);
+    zipped UNNESTs of list parameters insert a whole batch at once.
+    """
+    if not rows:
+        return
+    names = ", ".join(columns)
+    selects = ", ".join(f"unnest(?::{dtype}[])" for dtype in columns.values())
+    params = [list(col) for col in zip(*rows, strict=True)]
+    con.execute(f"{verb} INTO {table} ({names}) SELECT {selects}", params)
+
+
+def _event_date(value: str | None) -> date | None:
+    """Event.date as a DATE: 'YYYY' / 'YYYY-MM' become the first day (precision is kept apart)."""
+    if not value:
+        return None
+    parts = value.strip().split("-")
+    padded = parts + ["01"] * (3 - len(parts))
+    return date.fromisoformat("-".join(p.zfill(2) for p in padded[:3]))
+
+
+def _to_json(value: Any) -> str | None:
+    """JSON text for a JSON column; pydantic models and dates serialise too."""
+    if value is None:
+        return None
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, BaseModel):
+            return obj.model_dump(mode="json")
+        return str(obj)
+
+    return json.dumps(value, default=default, sort_keys=True)
+
+
+def _insert_events(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> None:
+    """Insert prepared event rows (module-level so tests can make it fail mid-batch)."""
+    insert_rows(con, "events", EVENT_COLUMNS, rows)
+
+
+def _id_list(con: duckdb.DuckDBPyConnection, sql: str, values: Iterable[str]) -> set[str]:
+    """Run `sql` with ``$ids`` bound to a VARCHAR[] and return the first column as a set."""
+    ids = [v for v in dict.fromkeys(values) if v is not None]
+    if not ids:
+        return set()
+    return {row[0] for row in con.execute(sql, {"ids": ids}).fetchall()}
+
+
+class Warehouse:
+    """A DuckDB warehouse file, opened read-write and migrated on open.
+
+    Use as a context manager.  The parent directory is created; a file made by
+    an older Muster is upgraded; a file held by another process raises
+    `WarehouseLockedError` (after waiting `lock_timeout` seconds).
+    """
+
+    def __init__(self, path: Path | str, *, lock_timeout: float = 10.0,
+                 hold_connection: bool = False) -> None:
+        self.path = Path(path).expanduser()
+        self.lock_timeout = lock_timeout
+        self.hold_connection = hold_connection
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._ready = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Create the file if needed and bring it to the latest schema."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WarehouseError(f"Cannot create the directory of {self.path}: {exc}") from exc
+        con = open_duckdb(self.path, read_only=False, lock_timeout=self.lock_timeout)
+        try:
+            migrate(con, label=str(self.path))
+        except BaseException:
+            con.close()
+            raise
+        self._ready = True
+        if self.hold_connection:
+            self._con = con
+        else:
+            con.close()
+
+    def close(self) -> None:
+        """Release the file (only meaningful with ``hold_connection=True``)."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The held connection, or a fresh one closed right after (frees the file for readers)."""
+        if not self._ready:
+            self.open()
+        if self._con is not None:
+            yield self._con
+            return
+        con = open_duckdb(self.path, read_only=False, lock_timeout=self.lock_timeout)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def _transaction(self, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction; any failure rolls back, DuckDB errors become `WarehouseWriteError`."""
+        with self._connection() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+                con.execute("COMMIT")
+            except BaseException as exc:
+                con.execute("ROLLBACK")
+                if isinstance(exc, duckdb.Error):
+                    raise WarehouseWriteError(
+                        f"{what} failed in {self.path} and was rolled back: {exc}") from exc
+                raise
+
+    def publish_snapshot(self, dest: Path | str | None = None) -> Path:
+        """Publish a consistent read-only copy (default `<name>.snapshot.duckdb`) for readers.
+
+        Call after a run: readers that query the snapshot never block the writer.
+        """
+        target = Path(dest).expanduser() if dest else default_snapshot_path(self.path)
+        with self._connection() as con:
+            return copy_checkpointed(con, self.path, target)
+
+    # -- lookups ----------------------------------------------------------------------------
+    def seen_urls(self, urls: Iterable[str]) -> set[str]:
+        """The given URLs already stored, as an article's url or canonical_url."""
+        with self._connection() as con:
+            return _id_list(con, "SELECT u FROM unnest($ids::VARCHAR[]) t(u) "
+                            "WHERE u IN (SELECT url FROM articles) "
+                            "OR u IN (SELECT canonical_url FROM articles)", urls)
+
+    def known_hashes(self, hashes: Iterable[str]) -> set[str]:
+        """The given content hashes already stored (same text under another URL)."""
+        with self._connection() as con:
+            return _id_list(con, "SELECT h FROM unnest($ids::VARCHAR[]) t(h) "
+                            "WHERE h IN (SELECT content_hash FROM articles)", hashes)
+
+    def counts(self) -> dict[str, int]:
+        """Row count of every data table."""
+        with self._connection() as con:
+            return {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # type: ignore[index]
+                    for t in DATA_TABLES}
+
+    # -- articles and events ----------------------------------------------------------------
+    def load_articles(self, batch: Sequence[ArticleRecord | dict[str, Any]]) -> LoadCounts:
+        """Upsert a batch of articles with their events in ONE transaction.
+
+        Per article (by `article_id`): same content_hash and extractor_version
+        as stored -> unchanged, nothing written; otherwise the article row is
+        replaced and its events deleted and re-inserted as a unit; new ->
+        inserted.  A URL given twice in a batch: the last record wins.
+        """
+        counts = LoadCounts()
+        prepared = self._prepare(batch, counts)
+        if not prepared:
+            return counts
+        with self._transaction(f"Loading a batch of {len(prepared)} articles") as con:
+            stored = {
+                row[0]: (row[1], row[2]) for row in con.execute(
+                    "SELECT article_id, content_hash, extractor_version FROM articles "
+                    "WHERE article_id IN (SELECT unnest($ids::VARCHAR[]))",
+                    {"ids": list(prepared)},
+                ).fetchall()
+            }
+            now = utcnow()
+            article_rows: list[tuple[Any, ...]] = []
+            event_rows: list[tuple[Any, ...]] = []
+            replaced: list[str] = []
+            for aid, rec in prepared.items():
+                if aid in stored:
+                    if stored[aid] == (rec.content_hash, rec.extractor_version):
+                        counts.articles_unchanged += 1
+                        continue
+                    replaced.append(aid)
+                    counts.articles_updated += 1
+                else:
+                    counts.articles_new += 1
+                article_rows.append((aid, rec.url, rec.canonical_url, rec.feed, rec.title,
+                                     rec.author, rec.published, to_utc_naive(rec.fetched_at),
+                                     rec.language, rec.text, rec.content_hash,
+                                     rec.extractor_version, now))
+                event_rows.extend(self._event_rows(aid, rec, now, counts))
+            if replaced:
+                deleted = con.execute(
+                    "DELETE FROM events WHERE article_id IN (SELECT unnest($ids::VARCHAR[]))",
+                    {"ids": replaced}).fetchone()
+                counts.events_deleted = int(deleted[0]) if deleted else 0
+            insert_rows(con, "articles", ARTICLE_COLUMNS, article_rows, verb="INSERT OR REPLACE")
+            _insert_events(con, event_rows)
+        counts.events_written = len(event_rows)
+        return counts
+
+    @staticmethod
+    def _prepare(batch: Sequence[ArticleRecord | dict[str, Any]],
+                 counts: LoadCounts) -> dict[str, ArticleRecord]:
+        """Validate records before the transaction; bad ones are counted, not raised."""
+        prepared: dict[str, ArticleRecord] = {}
+        for i, item in enumerate(batch):
+            try:
+                rec = item if isinstance(item, ArticleRecord) else ArticleRecord.model_validate(item)
+                aid = rec.article_id
+            except (ValueError, TypeError) as exc:
+                url = item.get("url") if isinstance(item, dict) else getattr(item, "url", None)
+                counts.articles_rejected += 1
+                counts.errors.append(f"record {i} ({url}): {exc}")
+                continue
+            if prepared.pop(aid, None) is not None:  # last one wins
+                counts.warnings.append(f"record {i} ({rec.url}) repeats an earlier article; "
+                                       "the last one is loaded")
+            prepared[aid] = rec
+        missing = set(Event.model_fields) - set(EVENT_FIELD_TYPES)
+        if missing and prepared:
+            counts.warnings.append(
+                f"Event fields not stored (the warehouse needs a migration): {sorted(missing)}")
+        return prepared
+
+    @staticmethod
+    def _event_rows(aid: str, rec: ArticleRecord, now: Any,
+                    counts: LoadCounts) -> list[tuple[Any, ...]]:
+        """Rows for one article's events; duplicates (same id) kept once, bad dates nulled."""
+        rows: list[tuple[Any, ...]] = []
+        seen: set[str] = set()
+        extracted_at = to_utc_naive(rec.extracted_at) or now
+        for n, event in enumerate(rec.events):
+            eid = event_id(aid, event)
+            if eid in seen:
+                counts.events_duplicate += 1
+                continue
+            seen.add(eid)
+            values = event.model_dump()
+            try:
+                values["date"] = _event_date(event.date)
+            except ValueError:
+                counts.warnings.append(
+                    f"{rec.url}: event {n} ({event.type}) has date {event.date!r}, not ISO; stored NULL")
+                values["date"] = None
+            rows.append((eid, aid, *(values.get(f) for f in EVENT_FIELD_TYPES),
+                         rec.extractor_version, extracted_at))
+        return rows
+
+    # -- fetch log, feeds, runs -------------------------------------------------------------
+    def log_fetches(self, rows: Sequence[FetchLogRow | dict[str, Any]]) -> int:
+        """Append fetch-log rows in one transaction; returns how many were written."""
+        records = [r if isinstance(r, FetchLogRow) else FetchLogRow.model_validate(r) for r in rows]
+        values = [(r.run_id, r.url, r.feed, r.stage, r.status_code, r.outcome, r.reason, r.detail,
+                   r.elapsed_ms, to_utc_naive(r.logged_at)) for r in records]
+        if values:
+            with self._transaction(f"Logging {len(values)} fetches") as con:
+                insert_rows(con, "fetch_log", FETCH_LOG_COLUMNS, values)
+        return len(values)
+
+    def get_feed_state(self, name: str) -> FeedState | None:
+        """The stored polling state of a feed, or None if never polled."""
+        with self._connection() as con:
+            row = con.execute("SELECT name, url, etag, last_modified, last_polled, last_status "
+                              "FROM feeds WHERE name = ?", [name]).fetchone()
+        if row is None:
+            return None
+        return FeedState(name=row[0], url=row[1], etag=row[2], last_modified=row[3],
+                         last_polled=row[4], last_status=row[5])
+
+    def save_feed_state(self, name: str, url: str | None, etag: str | None = None,
+                        last_modified: str | None = None, status: str | int | None = None) -> None:
+        """Record a poll.  A None etag/last_modified keeps the stored one (a 304 often omits them)."""
+        with self._transaction(f"Saving the state of feed {name!r}") as con:
+            con.execute(
+                "INSERT INTO feeds VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "url = coalesce(excluded.url, feeds.url), "
+                "etag = coalesce(excluded.etag, feeds.etag), "
+                "last_modified = coalesce(excluded.last_modified, feeds.last_modified), "
+                "last_polled = excluded.last_polled, last_status = excluded.last_status",
+                [name, url, etag, last_modified, utcnow(),
+                 None if status is None else str(status)])
+
+    def start_run(self, run_id: str, flow_run_id: str | None = None,
+                  parameters: dict[str, Any] | None = None) -> None:
+        """Record a run as started (status 'running'); re-starting a run_id resets it."""
+        with self._transaction(f"Starting run {run_id!r}") as con:
+            con.execute(
+                "INSERT INTO runs VALUES (?, ?, CAST(? AS JSON), ?, NULL, 'running', NULL) "
+                "ON CONFLICT (run_id) DO UPDATE SET flow_run_id = excluded.flow_run_id, "
+                "parameters = excluded.parameters, started_at = excluded.started_at, "
+                "finished_at = NULL, status = 'running', counts = NULL",
+                [run_id, flow_run_id, _to_json(parameters), utcnow()])
+
+    def finish_run(self, run_id: str, status: str,
+                   counts: dict[str, Any] | BaseModel | None = None) -> bool:
+        """Record a run's end; False (not an exception) if the run was never started."""
+        with self._transaction(f"Finishing run {run_id!r}") as con:
+            row = con.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, counts = CAST(? AS JSON) "
+                "WHERE run_id = ?", [utcnow(), status, _to_json(counts), run_id]).fetchone()
+        return bool(row and row[0])
