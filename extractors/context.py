@@ -66,7 +66,7 @@ def find_attributions(s: str, cues: Cues) -> list[Attribution]:
 
 def _find_attributions(s: str, cues: Cues) -> list[Attribution]:
     out: list[Attribution] = []
-    for m in re.finditer(r"\baccording\s+to\s+(?P<src>[^,;.\"]+(?:\.[A-Z][^,;.\"]*)*)", s, re.I):
+    for m in re.finditer(r"\b(?i:according\s+to)\s+(?P<src>[^,;\"]+?)(?=\s*[,;\"]|\.\s*$|\.\s+[A-Z]|$)", s):
         a, b = _clean_src(s, m.start("src"), m.end("src"))
         if b > a:
             out.append(Attribution(a, b, m.start(), m.start("src"), s[a:b], "according", False))
@@ -84,7 +84,9 @@ def _find_attributions(s: str, cues: Cues) -> list[Attribution]:
             if 0 < len(words) <= 9 and not cues.speech.search(s[a:b]) and (
                     s[a:b][:1].isupper() or _SOURCE_NOUN.search(s[a:b])
                     or s[a:b].lower().startswith(("the ", "a ", "an ", "its ", "his ", "her ", "their "))):
-                out.append(Attribution(a, b, vm.start(), vm.end(), s[a:b], "trail", denial))
+                if len(_WORD.findall(s[:comma])) > 3:
+                    out.append(Attribution(a, b, vm.start(), vm.end(), s[a:b], "trail", denial))
+                    continue
         # leading: "<src> said (that) ..." -- source back to the previous clause break
         start = 0
         for bm in _CLAUSE_BREAK.finditer(before):
@@ -155,11 +157,11 @@ def veto(s: str, trig_start: int, trig_end: int, cues: Cues) -> str | None:
         return "negation"
     if cues.conditional.search(clause):
         return "conditional"
-    if cues.capability.search(_words_before(s, trig_start, 3)):
+    if cues.capability.search(_words_before(s, trig_start, 5)):
         return "capability"
     if cues.threat.search(_words_before(s, trig_start, 7)):
         return "threat"
-    if cues.generic.search(s):
+    if cues.generic.search(clause) or cues.generic.search(s, trig_end, trig_end + 40):
         return "generic"
     after = s[trig_end:trig_end + 60]
     after_clause = re.split(r"[,;:.]", after, maxsplit=1)[0]

@@ -46,6 +46,7 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("days_ago", re.compile(r"\b(?P<n>\w+)\s+days?\s+ago\b", re.I)),
     ("yesterday", re.compile(r"\b(?:yesterday|today|tonight|this\s+morning|last\s+night)\b", re.I)),
     ("year", re.compile(r"\b(?:in|since|during|of|early|late|mid-?)\s+(?P<year>(?:19|20)\d\d)\b(?!\s*(?:-|to)\s*\d)", re.I)),
+    ("year", re.compile(r"\b[Tt]he\s+(?P<year>(?:19|20)\d\d)\s+(?=[a-z])")),
 ]
 
 
@@ -172,3 +173,24 @@ def find_dates(s: str, pub: dt.date | None) -> list[DateExpr]:
             out.append(DateExpr(m.start(), m.end(), d, p if d else None))
     out.sort(key=lambda e: e.start)
     return out
+
+
+_DATELINE = re.compile(r"^\s*(?:[A-Z][A-Za-z.'/ -]{1,40},\s+){0,2}" + _MONTH + r"\s+(?P<day>\d{1,2})(?:,\s+(?P<year>(?:19|20)\d\d))?"
+                       r"\s*(?:\([A-Za-z .]+\))?\s*[-\u2013\u2014]")
+
+
+def dateline_date(text: str, pub: dt.date | None) -> dt.date | None:
+    """The date of a wire dateline ("BEIRUT, March 7 (Reuters) -"), which the
+    contract prefers over the publication date for resolving weekday names."""
+    m = _DATELINE.match(text[:200])
+    if not m:
+        return None
+    mon, day = _month_num(m.group("month")), int(m.group("day"))
+    if m.group("year"):
+        return _safe_date(int(m.group("year")), mon, day)
+    if pub is None:
+        return None
+    d = _safe_date(pub.year, mon, day)
+    if d and d > pub + dt.timedelta(days=2):
+        d = _safe_date(pub.year - 1, mon, day)
+    return d

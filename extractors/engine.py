@@ -15,7 +15,7 @@ from typing import Any
 
 from extractors.compiler import CompiledRule, RuleSet
 from extractors.context import find_attributions, governing, in_relative_clause, is_planned, veto
-from extractors.dates import DateExpr, find_dates
+from extractors.dates import DateExpr, dateline_date, find_dates
 from extractors.mentions import Mention, find_actors, find_places, find_weapons
 from extractors.merge import merge_events
 from extractors.model import Event
@@ -34,21 +34,31 @@ from extractors.slots import (
 from extractors.text import Sentence, normalize, split_sentences
 
 MAX_TEXT = 2_000_000
+MAX_HITS_PER_SENTENCE = 24
+MAX_ACTOR_GAP = 150  # chars between a doer and its trigger; farther names belong to other clauses
 
 
 class Analysis:
     """Everything found once per sentence and shared by all rules.
 
-    Actors and attributions are always needed (discourse memory, "they said");
-    the rest is computed on first use, i.e. only for sentences with a trigger.
+    Everything is computed on first use: sentences without a trigger cost only
+    the trigger scan, unless a later pronoun or "they said" looks back at them.
     """
 
     def __init__(self, sent: Sentence, rs: RuleSet, pub: dt.date | None) -> None:
         self.sent, self._rs, self._pub = sent, rs, pub
-        s = sent.norm
-        self.attrs = find_attributions(s, rs.cues)
-        self.units: list[Unit] = group_units(find_actors(s, rs), s)
-        self.speaker_spans = [(a.src_start, a.src_end) for a in self.attrs]
+
+    @cached_property
+    def attrs(self) -> list:
+        return find_attributions(self.sent.norm, self._rs.cues)
+
+    @cached_property
+    def units(self) -> list[Unit]:
+        return group_units(find_actors(self.sent.norm, self._rs), self.sent.norm)
+
+    @cached_property
+    def speaker_spans(self) -> list[tuple[int, int]]:
+        return [(a.src_start, a.src_end) for a in self.attrs]
 
     @cached_property
     def places(self) -> list[Mention]:
@@ -129,12 +139,15 @@ def _actor_units(rule: CompiledRule, an: Analysis, ts: int, te: int, qnoun: tupl
         if not re.search(r"\b(?:by|to|from)\s*$", s[ts:te], re.I):
             after = [u for u in after if re.search(r"\b(?:by|from)\s+(?:\S+\s+){0,2}$", s[te:u.start], re.I)]
         return after[:1]
-    passive = re.search(r"\b(?:was|were|been|being|be|is|are)\s+(?:\w+ly\s+)?$", s[:ts], re.I)
+    passive = (re.search(r"\b(?:was|were|been|being|be|is|are)\s+(?:\w+ly\s+)?$", s[:ts], re.I)
+               and not re.match(r"\w+ing\b", s[ts:te]))
     if passive and side == "before" and not re.search(r"\bby\s*$", s[ts:te]):
         by = [u for u in cands if u.start >= te and u.head.kind != "pronoun"
               and re.search(r"\bby\s+(?:\S+\s+){0,2}$", s[te:u.start], re.I)]
-        return by[:1]
-    before = [u for u in cands if u.end <= ts and not _quantified(s, u)]
+        if by or rule.slots.passive_actor == "by":
+            return by[:1]
+    before = [u for u in cands if u.end <= ts and ts - u.end <= MAX_ACTOR_GAP and (not _quantified(s, u) or passive)
+              and not _LOCATIVE.search(s, max(0, u.start - 12), u.start)]
     if not before:
         return []
     idx = an.units.index(before[-1])
@@ -143,23 +156,41 @@ def _actor_units(rule: CompiledRule, an: Analysis, ts: int, te: int, qnoun: tupl
     return coordinated(an.units, idx, s)
 
 
+_NON_STATE = re.compile(r"\b(?:rebels?|militants?|insurgents?|guerr?ill?as|gunmen|separatists?|jihadists?|militia(?:men)?|"
+                        r"fighters|opposition|protesters|demonstrators|activists|extremists|terrorists|"
+                        r"assailants|attackers|bombers?)$", re.I)
+_LOCATIVE = re.compile(r"\b(?:in|at|near|inside|outside|into|across|throughout|around)\s+(?:the\s+)?$", re.I)
+
+
 def _quantified(s: str, u: Unit) -> bool:
-    """A unit right after a number ("46 Afghan civilians") names victims, not doers."""
+    """A nationality right after a number ("46 Afghan civilians") names victims, not doers."""
+    if u.head.kind != "demonym":
+        return False
     return bool(re.search(r"(?:\b\d[\d,.]*|\b(?:two|three|four|five|six|seven|eight|nine|ten|dozens|hundreds|"
-                          r"thousands|scores|several|many|some|one|\w+teen|\w+ty))\s+(?:[a-z][\w-]*\s+){0,2}$",
-                          s[:u.start], re.I))
+                          r"thousands|scores|several|many|one|\w+teen|\w+ty))\s+(?:of\s+the\s+)?"
+                          r"(?:(?!years|days|months|weeks|after|before|ago)[a-z][\w-]*\s+){0,2}$", s[:u.start], re.I))
+
+
+def _proper_name_trigger(s: str, ts: int) -> bool:
+    """A capitalised trigger mid-sentence ("Red Dead Redemption", "Attack on Titan") is a name."""
+    first = re.match(r"[A-Za-z]+", s[ts:])
+    if ts == 0 or not first or not first.group(0).istitle() or re.search(r"[.:\"'\u2014(-]\s*$", s[:ts]):
+        return False
+    words = re.findall(r"[A-Za-z][\w'-]*", s)
+    caps = sum(w[0].isupper() for w in words)
+    return caps < 0.6 * max(1, len(words))
 
 
 def _status(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: RuleSet,
-            prev_attr: str | None) -> tuple[str, str | None, Any]:
+            discourse: "Discourse") -> tuple[str, str | None, Any]:
     s = an.sent.norm
     at = governing(an.attrs, ts, te, s)
     attributed = None
     status = "asserted"
     if at is not None and not in_relative_clause(s, ts, rs.cues):
         src = at.source
-        if re.fullmatch(r"(?i)they|he|she|it", src) and prev_attr:
-            src = prev_attr
+        if re.fullmatch(r"(?i)they|he|she|it", src):
+            src = discourse.last_source() or src
         attributed = an.sent.text[at.src_start:at.src_end] if src == at.source else src
         status = "denied" if at.denial else "reported"
     if status != "denied" and is_planned(s, ts, rs.cues):
@@ -168,13 +199,12 @@ def _status(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: RuleSet,
 
 
 def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: RuleSet,
-                        pub: dt.date | None, discourse: dict[str, Mention | None],
-                        prev_attr: str | None) -> list[dict[str, Any]]:
+                        pub: dt.date | None, discourse: Discourse) -> list[dict[str, Any]]:
     s, sent = an.sent.norm, an.sent
     sl = rule.slots
     q, hint, noun_end = pick_quantity(an.quants, sl.quantity, rule.quantity_nouns, s, ts, te)
     actors = _actor_units(rule, an, ts, te, (q.start, noun_end) if q else None)
-    status, attributed, at = _status(rule, an, ts, te, rs, prev_attr)
+    status, attributed, at = _status(rule, an, ts, te, rs, discourse)
     resolved: list[tuple[str | None, str | None, Unit | None]] = []
     for u in actors:
         if u.head.kind == "pronoun":
@@ -182,16 +212,20 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
             if name is None:
                 continue
             resolved.append((code, name, u))
+        elif u.head.kind == "demonym" and rule.type != "casualties" and _NON_STATE.search(s, u.start, u.end):
+            resolved.append((None, sent.text[u.start:u.end], u))  # "Syrian rebels": not the state
         else:
             resolved.append((u.head.code, sent.text[u.head.start:u.head.end] if u.head.kind == "person"
                              else sent.text[u.start:u.end] if u.head.kind != "demonym"
                              else sent.text[u.head.start:u.head.end], u))
     if at is not None and not resolved and not at.denial and at.mode == "lead" and sl.actor != "victim" \
-            and re.match(r"(?i)announc|confirm|report|unveil|disclos|reveal", s[at.verb_start:at.verb_end]):
+            and re.match(r"(?i)announc|confirm|report|unveil|disclos|reveal|claim", s[at.verb_start:at.verb_end]):
         inside = [u for u in an.units if at.src_start <= u.start < at.src_end
-                  and u.head.kind in ("state", "capital", "org", "person") and u.head.code]
+                  and (u.head.kind in ("state", "capital", "org", "person") and u.head.code
+                       or u.head.kind in ("group", "intl"))]
         if inside:
-            resolved.append((inside[0].head.code, sent.text[inside[0].start:inside[0].end], inside[0]))
+            best = inside[-1]  # the head of "Somalia's al-Shabab militants" is the last name
+            resolved.append((best.head.code, sent.text[best.start:best.end], best))
     if at is not None and at.denial and not resolved and sl.denier == "actor":
         inside = [u for u in an.units if at.src_start <= u.start < at.src_end]
         if inside:
@@ -208,13 +242,15 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
             before = [u for u in outside(an.units, an.speaker_spans) if u.end <= ts]
             if unit is not None and len(before) >= 2 and before[-1] is unit:
                 prev = before[-2]
-                if re.fullmatch(r"\s*(?:and|,)\s*", s[prev.end:unit.start]):
+                if re.fullmatch(r"\s*(?:,\s*and|and|,)\s*(?:the\s+)?", s[prev.end:unit.start]):
                     pcode, pname = (resolve_pronoun(prev, an.units, discourse) if prev.head.kind == "pronoun"
                                     else (prev.head.code, prev.head.text))
                     if pname is not None:
                         code, name, target, target_name = pcode, pname, code, name
         if target is None and sl.target != "none":
             mode = sl.target
+            if unit is not None and unit.start >= te and sl.actor == "before":
+                mode = "before"  # passive "X was condemned by Y": the target stands before
             if mode == "before":
                 cands = [u for u in outside(an.units, an.speaker_spans) if u.end <= ts and u is not unit]
                 tu = cands[-1] if cands else None
@@ -231,6 +267,11 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
                 target, target_name = inside[0].head.code, inside[0].head.text
         if sl.require_target and target_name is None:
             continue
+        ev_status = status
+        if status == "denied" and at is not None:
+            deniers = {u.head.code for u in an.units if at.src_start <= u.start < at.src_end and u.head.code}
+            if deniers and code not in deniers:
+                ev_status = "claimed"  # X denies what Y is said to have done: a disputed claim
         loc, loc_country, _ = pick_location(
             [p for p in an.places if not any(a <= p.start < b for a, b in an.speaker_spans)],
             outside(an.units, an.speaker_spans), s, ts, te, sl.location_after_trigger,
@@ -260,7 +301,7 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
             "direction": sl.direction if rule.type == "military_deployment" else None,
             "date": date.date.isoformat() if date and date.date else None,
             "date_precision": date.precision if date and date.date else None,
-            "status": status, "attributed_to": attributed, "sentence": sent.text,
+            "status": ev_status, "attributed_to": attributed, "sentence": sent.text,
             "char_start": sent.start, "char_end": sent.end, "rule_id": rule.id,
             "confidence": round(max(0.05, min(0.99, conf)), 3), "rule_version": rule.version,
         })
@@ -270,15 +311,30 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
     return out
 
 
-def _update_discourse(an: Analysis, discourse: dict[str, Mention | None]) -> None:
-    for u in an.units:
-        k = u.head.kind
-        if k == "person":
-            discourse["person"] = u.head
-        elif k in ("state", "capital", "org") and u.head.code:
-            discourse["state"] = u.head
-        elif k in ("demonym", "group"):
-            discourse["group"] = u.head
+class Discourse:
+    """Earlier sentences, searched backwards (lazily) for antecedents and sources."""
+
+    LOOKBACK = 6
+
+    def __init__(self, history: list[Analysis]) -> None:
+        self._history = history
+
+    def get(self, key: str) -> Mention | None:
+        """Last person ("person") or state-like actor ("state") named before."""
+        kinds = ("person",) if key == "person" else ("state", "capital", "org")
+        for an in reversed(self._history[-self.LOOKBACK:]):
+            for u in reversed(an.units):
+                if u.head.kind in kinds and u.head.code:
+                    return u.head
+        return None
+
+    def last_source(self) -> str | None:
+        """The last named source ("South Korean officials") for a following "They said"."""
+        for an in reversed(self._history[-3:]):
+            srcs = [a.source for a in an.attrs if not re.fullmatch(r"(?i)they|he|she|it", a.source)]
+            if srcs:
+                return srcs[-1]
+        return None
 
 
 def _extract(text: str, published: Any, rs: RuleSet) -> list[Event]:
@@ -287,9 +343,10 @@ def _extract(text: str, published: Any, rs: RuleSet) -> list[Event]:
     text = text[:MAX_TEXT]
     pub = _as_date(published)
     norm = normalize(text)
+    pub = dateline_date(norm, pub) or pub
     raw: list[dict[str, Any]] = []
-    discourse: dict[str, Mention | None] = {"person": None, "state": None, "group": None}
-    prev_attr: str | None = None
+    history: list[Analysis] = []
+    discourse = Discourse(history)
     sentences = split_sentences(text, norm)
     starts = [x.start for x in sentences]
     hits: dict[int, list[tuple[CompiledRule, int, int]]] = {}
@@ -300,11 +357,15 @@ def _extract(text: str, published: Any, rs: RuleSet) -> list[Event]:
         for m in matches:
             i = bisect_right(starts, m.start()) - 1
             if i >= 0 and m.end() <= sentences[i].end:
-                hits.setdefault(i, []).append((rule, m.start() - starts[i], m.end() - starts[i]))
+                bucket = hits.setdefault(i, [])
+                if len(bucket) < MAX_HITS_PER_SENTENCE:
+                    bucket.append((rule, m.start() - starts[i], m.end() - starts[i]))
     for i, sent in enumerate(sentences):
         an = _analyse(sent, rs, pub)
         s = sent.norm
         for rule, ts, te in hits.get(i, ()):
+            if _proper_name_trigger(s, ts):
+                continue
             if rule.requires and not _near(rule.requires, s, ts, te, rule.requires_window):
                 continue
             if rule.exclude and _near(rule.exclude, s, ts, te, rule.exclude_window):
@@ -312,18 +373,20 @@ def _extract(text: str, published: Any, rs: RuleSet) -> list[Event]:
             why = veto(s, ts, te, rs.cues)
             if why in ("negation", "conditional", "capability"):
                 continue
-            if why and not in_relative_clause(s, ts, rs.cues):
+            if why and (why == "generic" or not in_relative_clause(s, ts, rs.cues)):
                 continue
-            raw.extend(_events_for_trigger(rule, an, ts, te, rs, pub, discourse, prev_attr))
-        _update_discourse(an, discourse)
-        srcs = [a.source for a in an.attrs if not re.fullmatch(r"(?i)they|he|she|it", a.source)]
-        prev_attr = srcs[-1] if srcs else prev_attr
+            raw.extend(_events_for_trigger(rule, an, ts, te, rs, pub, discourse))
+        history.append(an)
     return [Event.model_validate(e) for e in merge_events(raw)]
 
 
 def extract(text: str, published: dt.date | None, ruleset: RuleSet, title: str | None = None
             ) -> list[Event]:
-    """Events of one article; deterministic and never raises (returns [] at worst)."""
+    """Events of one article; deterministic and never raises (returns [] at worst).
+
+    ``title`` is accepted for the contract but not mined: every event's evidence
+    must be a span of ``text`` (char_start/char_end), and a title is not part of it.
+    """
     try:
         return _extract(text if isinstance(text, str) else str(text or ""), published, ruleset)
     except Exception:  # noqa: BLE001 -- the contract: never raise on any text

@@ -47,11 +47,16 @@ def _longest(hits: list[tuple[int, int, object]]) -> list[tuple[int, int, object
     return out
 
 
+def _compass_prefix(s: str, start: int, end: int) -> bool:
+    """ "the North" inside "the North Korean ..." is not a mention of its own."""
+    return s[end - 5:end] in ("North", "South") and re.match(r" [A-Z]", s[end:end + 2]) is not None
+
+
 def _scan(auto: object, s: str) -> list[tuple[int, int, object]]:
     hits = []
     for end_idx, (key, value) in auto.iter(s):  # type: ignore[attr-defined]
         start = end_idx - len(key) + 1
-        if _boundary_ok(s, start, end_idx + 1):
+        if _boundary_ok(s, start, end_idx + 1) and not _compass_prefix(s, start, end_idx + 1):
             hits.append((start, end_idx + 1, value))
     return _longest(hits)
 
@@ -110,9 +115,13 @@ def find_actors(s: str, rs: RuleSet) -> list[Mention]:
         if ref.kind == "demonym" and s[end:end + 1] == "-" and not s[end:end + 5] == "-led ":
             continue
         if start > 0 and s[start - 1] == "-":
-            continue  # "anti-Syria", "pro-Russia" do not name a doer  # "Russian-made", "Ukrainian-controlled" do not name a doer
+            continue  # "anti-Syria", "pro-Russia" do not name a doer
+        if re.search(r"(?:North|South|East|West)$", s[start:end]) and re.match(r" [A-Z]", s[end:end + 2]):
+            continue  # "the North" inside "the North Korean ..."  # "Russian-made", "Ukrainian-controlled" do not name a doer
         st, en = _expand_actor(s, start, end, ref, rs)
         out.append(Mention(st, en, s[st:en], ref.code, ref.kind, ref.canonical))
+    out = [m for m in out if not any(o is not m and o.start <= m.start and m.end <= o.end
+                                     and (o.end - o.start) > (m.end - m.start) for o in out)]
     taken = [(m.start, m.end) for m in out]
     for pm in PRONOUNS.finditer(s):
         if not any(a <= pm.start() < b for a, b in taken):

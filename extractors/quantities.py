@@ -34,10 +34,13 @@ _QUAL_LOWER = r"at\s+least|more\s+than|over|in\s+excess\s+of|a\s+minimum\s+of|no
 _VAGUE_RX = r"tens\s+of\s+thousands|hundreds\s+of\s+thousands|dozens|scores|hundreds|thousands|a\s+dozen"
 
 QUANTITY = re.compile(
-    rf"(?<![\w.,])(?:(?P<qual>{_QUAL_UPPER}|{_QUAL_APPROX}|{_QUAL_LOWER})\s+)?"
+    rf"(?<![\w.,-])(?:(?P<qual>{_QUAL_UPPER}|{_QUAL_APPROX}|{_QUAL_LOWER})\s+)?"
     rf"(?:between\s+)?"
     rf"(?:(?P<num>{_NUM})(?:\s*(?:-|to|and)\s*(?P<num2>{_NUM}))?(?P<odd>-odd)?"
-    rf"|(?P<vague>{_VAGUE_RX})(?:\s+of)?)"
+    rf"|(?P<vague>{_VAGUE_RX})(?:\s+of)?"
+    rf"|(?P<one>an?)(?=\s+(?:[\w-]+\s+)?(?:child|man|woman|boy|girl|soldier|civilian|person|policeman|"
+    rf"police\s+officer|journalist|reporter|photographer|cameraman|doctor|nurse|teenager|worker|student|"
+    rf"protester|resident|guard|officer|serviceman|pilot|sailor|marine|militant)\b))"
     rf"(?P<glue>-(?:ton|tonne|strong|man|member))?(?![\w])",
     re.IGNORECASE,
 )
@@ -102,6 +105,9 @@ def find_quantities(s: str) -> list[Quantity]:
     """All counts in a sentence, years/dates/percentages/money left out."""
     out: list[Quantity] = []
     for m in QUANTITY.finditer(s):
+        if m.group("one"):
+            out.append(Quantity(m.start(), m.end(), 1, "exact", None))
+            continue
         if m.group("vague"):
             key = " ".join(m.group("vague").lower().split())
             out.append(Quantity(m.start(), m.end(), _VAGUE[key], "approx", None))

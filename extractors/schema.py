@@ -56,6 +56,7 @@ class Slots(Strict):
     """Where the slots of an event stand relative to its trigger."""
 
     actor: ActorSide = "before"
+    passive_actor: Literal["by", "subject"] = "by"
     target: TargetSide = "after"
     location: bool = True
     quantity: list[QuantityHint] = Field(default_factory=list)

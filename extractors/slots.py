@@ -9,9 +9,9 @@ the nearest gazetteer name behind a preposition.
 from __future__ import annotations
 
 import re
+from typing import Any
 from dataclasses import dataclass
 
-from extractors.compiler import Cues
 from extractors.mentions import Mention
 from extractors.quantities import Quantity
 from extractors.schema import QuantityHint
@@ -25,6 +25,23 @@ _PREP_BEFORE = re.compile(
     r"(?:\b(?:in|at|near|outside|inside|into|of|around|across|off|from|to|toward|towards|over|on|"
     r"within|along|onto|through)\s+(?:[\w'-]+\s+){0,3}|\b(?:capital|city|town|village|port|province|region|"
     r"district|base|enclave|stronghold)\s+(?:of\s+)?)$", re.I)
+
+
+_BARE_BEFORE = re.compile(r"\s*(?:(?:were|was|have|has|had|been|be|are|is|reportedly|also|now|all|already|"
+                          r"confirmed|dead|people|others|more|killed|and|or|wounded|injured)\s+){0,4}", re.I)
+_BARE_AFTER = re.compile(r"\s*(?::|,)?\s*(?:(?:rose|has|had|have|risen|climbed|reached|stands|stood|at|of|is|was|to|"
+                         r"now|jumped|increased|toll)\s*){0,4}", re.I)
+
+
+_LOCATIVE_PREFIX = re.compile(
+    r"(?:\b(?:in|at|near|inside|outside|across|throughout|around)\s+(?:the\s+)?|\b(?:suburbs?|outskirts|city|"
+    r"town|cent(?:er|re)|heart|north|south|east|west|province|region|parts?|areas?|streets)\s+of\s+(?:the\s+)?)$",
+    re.I)
+# "the eastern Ukrainian town of Chasiv Yar": a place the gazetteer may not know
+_NAMED_PLACE = re.compile(
+    r"\b(?:[\w-]+\s+){0,3}?(?:village|town|city|settlement|district|province|region|port|airport|air\s+base|"
+    r"base|enclave|stronghold|hub)\s+of\s+(?P<name>[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)")
+GENERIC_CLASSES = {"missile", "small_arms", "aircraft", "warship", "artillery"}
 
 
 @dataclass(frozen=True)
@@ -57,8 +74,7 @@ def outside(units: list[Unit], spans: list[tuple[int, int]]) -> list[Unit]:
     return [u for u in units if not any(a <= u.start < b for a, b in spans)]
 
 
-def resolve_pronoun(unit: Unit, units_all: list[Unit], discourse: dict[str, Mention | None]
-                    ) -> tuple[str | None, str | None]:
+def resolve_pronoun(unit: Unit, units_all: list[Unit], discourse: Any) -> tuple[str | None, str | None]:
     """(code, name) for a pronoun unit: same-sentence antecedent, else discourse memory."""
     p = unit.head.canonical
     want = ("person",) if p in ("he", "she") else ("state", "capital", "org", "demonym") if p == "it" \
@@ -66,7 +82,9 @@ def resolve_pronoun(unit: Unit, units_all: list[Unit], discourse: dict[str, Ment
     for u in reversed([u for u in units_all if u.end <= unit.start]):
         if u.head.kind in want:
             return u.head.code, u.head.text
-    key = "person" if p in ("he", "she") else "state" if p == "it" else "group"
+    if p == "they":
+        return None, None  # "they" across sentences is too often reporters, residents, officials
+    key = "person" if p in ("he", "she") else "state"
     ante = discourse.get(key)
     if ante is None:
         return None, None
@@ -99,7 +117,7 @@ def pick_target(units: list[Unit], trig_end: int, s: str, mode: str, actor_code:
                     return u
     if mode == "on":
         for u in after:
-            if re.search(r"\b(?:on|against|at|targeting|in)\s+(?:the\s+)?$", s[:u.start], re.I):
+            if re.search(r"\b(?:on|against|at|targeting)\s+(?:the\s+)?$", s[:u.start], re.I):
                 if u.head.code != actor_code or actor_code is None:
                     return u
     if mode == "loser":
@@ -117,8 +135,10 @@ def pick_target(units: list[Unit], trig_end: int, s: str, mode: str, actor_code:
                           r"annexation|occupation|behavior|behaviour|decision|move|seizure|shelling|bombing)\s+"
                           r"(?:by|of)\s+(?:the\s+)?$", s[:u.start], re.I)]
     for u in after:
-        if u.head.code is None and u.head.kind not in ("group",):
+        if u.head.code is None and u.head.kind not in ("group", "intl"):
             continue
+        if mode != "to" and _LOCATIVE_PREFIX.search(s[:u.start]):
+            continue  # "in Jerusalem" is where it happened, not who it was aimed at
         if actor_code is None or u.head.code != actor_code:
             return u
     return None
@@ -136,9 +156,19 @@ def pick_location(places: list[Mention], state_units: list[Unit], s: str, trig_s
     if within is not None:
         cands = [p for p in places if p.start >= trig_end and len(s[trig_end:p.start].split()) <= within
                  and not re.search(r"\b(?:by|with|after|during|and|from)\b", s[trig_end:p.start])]
+    named = _NAMED_PLACE.search(s, trig_start if not after_only else trig_end)
+    if named and within is not None and len(s[trig_end:named.start("name")].split()) > within + 3:
+        named = None
+    if named and any(p.start == named.start("name") for p in places):
+        named = None  # the gazetteer knows it: use its spelling and country
     if cands:
         best = min(cands, key=lambda p: (p.start < trig_end, abs(p.start - trig_end)))
-        return best.canonical, best.country, best.start
+        if not (named and trig_end <= named.start("name") < best.start):
+            return best.canonical, best.country, best.start
+    if named:
+        country = next((u.head.code for u in state_units if named.start() <= u.start < named.start("name")),
+                       None) or (cands[0].country if cands else None)
+        return named.group("name"), country, named.start("name")
     for u in state_units:
         m = u.head
         if m.kind not in ("capital", "state") or m.code in exclude_codes:
@@ -153,7 +183,8 @@ def pick_location(places: list[Mention], state_units: list[Unit], s: str, trig_s
         if from_ok and re.search(r"\bfrom\s+(?:the\s+)?(?:\w+\s+)?$", s[:u.start]) and u.start >= trig_end:
             return m.text, m.code, u.start
         prefix = s[:u.start]
-        if m.kind == "capital" and _PREP_BEFORE.search(prefix) and not re.search(r"\b(?:to|from|on|of)\s+$", prefix):
+        if m.kind == "capital" and (_LOCATIVE_PREFIX.search(prefix) or _PREP_BEFORE.search(prefix)
+                                    and not re.search(r"\b(?:to|from|on|of)\s+$", prefix)):
             return m.text, m.code, u.start
         if m.kind == "state" and re.search(r"\b(?:in|inside|across|over)\s+(?:the\s+)?$", prefix) \
                 and s[u.end:u.end + 2] != "'s":
@@ -181,9 +212,9 @@ def _noun_end(q: Quantity, hint: QuantityHint, noun_rx: re.Pattern[str] | None, 
             if nm:
                 return q.end + words[k].start() + nm.end()
     if hint.bare_near_trigger:
-        if q.end <= trig_start and len(s[q.end:trig_start].split()) <= 3:
+        if q.end <= trig_start and _BARE_BEFORE.fullmatch(s[q.end:trig_start]):
             return q.end
-        if q.start >= trig_end and len(s[trig_end:q.start].split()) <= 1:
+        if q.start >= trig_end and _BARE_AFTER.fullmatch(s[trig_end:q.start]):
             return q.end
     return -1
 
@@ -194,6 +225,7 @@ def pick_quantity(quants: list[Quantity], hints: list[QuantityHint], nouns: tupl
     usable = [q for q in quants if not re.match(
         r"\s+of\s+(?:the|its|their|our|his|her)\s+(?:worst|biggest|largest|deadliest|most|first|main|few|many|"
         r"best|\w+est)\b", s[q.end:])]
+    passive = re.search(r"\b(?:were|was|been|be|are|is)\s+(?:\w+ly\s+)?$", s[:trig_start], re.I)
     for hint, noun_rx in zip(hints, nouns):
         best: tuple[int, Quantity, int] | None = None
         for q in usable:
@@ -201,6 +233,8 @@ def pick_quantity(quants: list[Quantity], hints: list[QuantityHint], nouns: tupl
             if end < 0:
                 continue
             dist = trig_start - q.end if q.end <= trig_start else max(0, q.start - trig_end)
+            if q.end <= trig_start and passive:
+                dist -= 1000  # "seven civilians were killed and 30 wounded": the count before wins
             if best is None or dist < best[0]:
                 best = (dist, q, end)
         if best is not None:
@@ -218,10 +252,9 @@ def pick_weapon(weapons: list[Mention], trig_start: int, trig_end: int
     ordered = after + list(reversed(before))
     name = next((w.text for w in ordered if w.kind == "name"), None)
     cls = next((w.canonical for w in ordered if w.kind == "class"), None)
+    name_cls = next((w.canonical for w in ordered if w.kind == "name"), None)
+    if name_cls and cls in GENERIC_CLASSES:
+        cls = name_cls  # "S-400 missile systems": the name is more specific than "missile"
     if cls is None:
         cls = next((w.canonical for w in ordered if w.kind == "name"), None)
     return cls, name
-
-
-def force_or_org(cues: Cues, text: str) -> bool:
-    return bool(cues.force_noun.search(text) or cues.org_head.search(text))

@@ -8,6 +8,7 @@ exotic spaces and dashes to ASCII) and the splitter returns spans, not copies.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 _TRANSLATE = str.maketrans({
@@ -44,7 +45,8 @@ _ABBREV = {
 
 # end punctuation, optional closing quotes/brackets, whitespace, then something
 # that can start a sentence
-_BOUNDARY = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])")
+_BOUNDARY = re.compile(r"[.!?]++[\"')\]]*+(?=\s+[\"'(\[]?[A-Z0-9])")
+MAX_SENTENCE = 800  # longer runs (tables, unpunctuated dumps) are cut at spaces to keep work linear
 _LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)\.*$")
 
 
@@ -59,6 +61,18 @@ def _is_abbreviation(norm: str, dot_pos: int) -> bool:
     return len(word) == 1 and norm[dot_pos - 1].isupper() and word != "i"
 
 
+def _cut_long(norm: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split an over-long span at whitespace (or hard) every ~MAX_SENTENCE chars."""
+    out = []
+    while end - start > MAX_SENTENCE:
+        cut = norm.rfind(" ", start + MAX_SENTENCE // 2, start + MAX_SENTENCE)
+        cut = cut if cut > start else start + MAX_SENTENCE
+        out.append((start, cut))
+        start = cut
+    out.append((start, end))
+    return out
+
+
 def split_sentences(text: str, norm: str | None = None) -> list[Sentence]:
     """Split on line breaks and sentence-final punctuation; spans are stripped."""
     norm = normalize(text) if norm is None else norm
@@ -71,12 +85,13 @@ def split_sentences(text: str, norm: str | None = None) -> list[Sentence]:
     pos = 0
     for line in re.finditer(r"[^\n]+", norm):
         ls, le = line.span()
-        inner = [c for c in cuts if ls < c < le]
+        inner = cuts[bisect_right(cuts, ls):bisect_left(cuts, le)]
         pos = ls
         for c in [*inner, le]:
             spans.append((pos, c))
             pos = c
     out: list[Sentence] = []
+    spans = [piece for span in spans for piece in _cut_long(norm, *span)]
     for s, e in spans:
         while s < e and norm[s].isspace():
             s += 1
