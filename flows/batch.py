@@ -32,7 +32,12 @@ def extract_document(doc: Document, ruleset: RuleSet) -> list[dict[str, Any]]:
 
 
 def _parse_line(line: str) -> Document:
-    data = json.loads(line)
+    if any("\udc80" <= ch <= "\udcff" for ch in line):  # undecodable bytes (surrogateescape)
+        raise ValueError("the line is not valid UTF-8")
+    try:
+        data = json.loads(line)
+    except RecursionError as exc:  # "[[[[..." deeper than Python's recursion limit
+        raise ValueError("JSON nested too deeply") from exc
     if not isinstance(data, dict):
         raise ValueError("expected a JSON object")
     doc = Document.model_validate(data)
@@ -64,7 +69,7 @@ def _doc_id_of(line: str) -> str | None:
     try:
         value = json.loads(line)
         return str(value["doc_id"]) if isinstance(value, dict) and "doc_id" in value else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

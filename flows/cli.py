@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -38,7 +39,11 @@ def _fail(exc: BaseException) -> None:
     """Report a user-facing error as one sentence, or re-raise under --debug."""
     if _state["debug"]:
         raise exc
-    err.print(f"[red]error:[/red] {exc}")
+    from rich.markup import escape
+
+    from flows.user_errors import one_sentence
+
+    err.print(f"[red]error:[/red] {escape(one_sentence(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -62,32 +67,44 @@ def run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Write nothing.")] = False,
 ) -> None:
     """Poll every feed once, fetch new articles, extract events, load the database."""
-    from warehouse import WarehouseError
+    from flows.user_errors import USER_ERRORS
 
     try:
         from flows.pipeline import resolve_feeds
         from flows.settings import load_settings
+        from flows.user_errors import check_writable
+        from warehouse import Warehouse
 
         # Validate the configuration before paying for Prefect's start-up, so a typo is
         # one sentence in a second, not a failed flow run with a traceback in its log.
         settings = load_settings(db_path=db, feeds_path=feeds)
         resolve_feeds(settings, feed or None)
         _ruleset(settings.configs_dir)
+        # Same for the database: unwritable folder, a file locked by another process or
+        # made by a newer Muster.  Opening it also creates and migrates a new file.
+        check_writable(Path(settings.db_path), "database")
+        with Warehouse(settings.db_path, lock_timeout=5.0):
+            pass
 
+        from flows import progress
         from flows.prefect_flows import pipeline
         from flows.summary import render_summary
 
-        report = pipeline(
-            feeds=feed or None,
-            max_articles_per_feed=max_articles,
-            dry_run=dry_run,
-            db_path=str(db) if db else None,
-            feeds_path=str(feeds) if feeds else None,
-        )
-    except (ValueError, OSError, WarehouseError) as exc:
+        started = time.perf_counter()
+        with progress.install(progress.for_stream(sys.stdout, out)) as reporter:
+            report = pipeline(
+                feeds=feed or None,
+                max_articles_per_feed=max_articles,
+                dry_run=dry_run,
+                db_path=str(db) if db else None,
+                feeds_path=str(feeds) if feeds else None,
+            )
+    except USER_ERRORS as exc:
         _fail(exc)
         return
-    render_summary(report, out)
+    seconds = dict(reporter.seconds)
+    seconds["Prefect and other"] = max(time.perf_counter() - started - sum(seconds.values()), 0.0)
+    render_summary(report, out, seconds)
 
 
 @app.command()
@@ -146,29 +163,26 @@ def evaluate(
 def sql(
     query: Annotated[str, typer.Argument(help="A read-only SQL statement.")],
     db: DbOption = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="table, csv, json, jsonl or parquet (needs --out).")
+    ] = "table",
+    out_file: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of stdout.")
+    ] = None,
 ) -> None:
-    """Run read-only SQL on the database and print a table."""
+    """Run read-only SQL on the database; print an aligned table, or CSV/JSON/Parquet for piping."""
+    from flows.output import emit, parse_format
     from flows.settings import load_settings
-    from flows.tables import print_table
-    from warehouse.query import run_readonly
-
-    from warehouse import WarehouseError, WarehouseLockedError
-    from warehouse.snapshot import default_snapshot_path
+    from flows.user_errors import USER_ERRORS
 
     try:
         path = Path(db or load_settings().db_path)
-        try:
-            columns, rows = run_readonly(path, query, lock_timeout=2.0)
-        except WarehouseLockedError:
-            snapshot = default_snapshot_path(path)
-            if not snapshot.is_file():
-                raise
-            err.print(f"{path} is busy (a run is writing); answering from {snapshot}")
-            columns, rows = run_readonly(snapshot, query)
-    except (ValueError, OSError, WarehouseError) as exc:
+        n = emit(path, query, None, parse_format(fmt), out_file, out, err.print)
+    except USER_ERRORS as exc:
         _fail(exc)
         return
-    print_table(columns, rows, out)
+    if out_file is not None:
+        err.print(f"wrote {n} row(s) to {out_file}")
 
 
 def _ruleset(configs: Path | None):  # type: ignore[no-untyped-def]
@@ -182,10 +196,17 @@ def _ruleset(configs: Path | None):  # type: ignore[no-untyped-def]
 def _open_input(path: Path):  # type: ignore[no-untyped-def]
     if str(path) == "-":
         import contextlib
+        import io
 
-        return contextlib.nullcontext(sys.stdin)
-    return path.open(encoding="utf-8")
+        return contextlib.nullcontext(
+            io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="surrogateescape"))
+    # A BOM is not data, and one undecodable line must not stop the others (flows/batch.py
+    # reports it as a bad line): tests/test_reliability_inputs.py.
+    return path.open(encoding="utf-8-sig", errors="surrogateescape")
 
 
 # Commands of other areas live in their own modules (flows/cli_*.py) and register on `app`
 # when imported here. Run the CLI as `muster` or `python -m flows`, not `python -m flows.cli`.
+from flows import cli_report  # noqa: E402,F401  (muster report, muster events)
+from flows import cli_warehouse  # noqa: E402,F401  (muster reextract, muster export)
+from flows import cli_serve  # noqa: E402,F401  (muster serve)

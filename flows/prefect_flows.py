@@ -7,8 +7,10 @@ the source of truth, so task results are not persisted or cached.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Annotated
 
 from extractors import RuleSet
 from extractors.loader import load_ruleset
@@ -17,9 +19,11 @@ from ingest.poll import FeedItem, FeedPoll
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from pydantic import Field
 from warehouse.store import Warehouse
 
 from flows import pipeline as steps
+from flows.run_guard import single_writer
 from flows.settings import MusterSettings, load_settings
 
 
@@ -42,21 +46,28 @@ def process_batch_task(
 
 
 @flow(name="muster-pipeline", validate_parameters=True)
+@single_writer("muster-pipeline")
 def pipeline(
     feeds: list[str] | None = None,
-    max_articles_per_feed: int | None = None,
+    max_articles_per_feed: Annotated[int | None, Field(ge=1)] = None,
+    since: dt.date | None = None,
     dry_run: bool = False,
     db_path: str | None = None,
     feeds_path: str | None = None,
 ) -> steps.RunReport:
     """Poll the configured feeds, fetch new articles, extract events, load DuckDB.
 
+    The ``Args`` below are what the Prefect UI shows under each field of the run form.
+    ``@single_writer`` holds the warehouse's one writer slot for the run and publishes
+    its artifacts.
+
     Args:
-        feeds: names of the feeds to poll (default: every enabled feed).
-        max_articles_per_feed: take at most this many new items from each feed.
-        dry_run: fetch and extract but write nothing to the warehouse.
-        db_path: the DuckDB file (default from settings: data/muster.duckdb).
-        feeds_path: the feeds YAML file (default: configs/feeds.yaml).
+        feeds: Names of the feeds to poll, as in the feeds file. Empty: every enabled feed.
+        max_articles_per_feed: Take at most this many new articles from each feed. Empty: no limit.
+        since: Skip feed items published before this date (items without a date are kept).
+        dry_run: Fetch and extract, but write nothing to the warehouse.
+        db_path: The DuckDB file. Empty: from settings (data/muster.duckdb).
+        feeds_path: The feeds YAML file. Empty: from settings (configs/feeds.yaml).
     """
     logger = get_run_logger()
     settings = load_settings(
@@ -71,6 +82,7 @@ def pipeline(
     params = {
         "feeds": feeds,
         "max_articles_per_feed": max_articles_per_feed,
+        "since": since.isoformat() if since else None,
         "dry_run": dry_run,
         "db_path": str(settings.db_path),
         "feeds_path": str(settings.feeds_path),
@@ -79,7 +91,7 @@ def pipeline(
         wh.start_run(run_id, flow_run.get_id(), params)
     status = "failed"
     try:
-        polls = poll_feeds_task(settings, feed_configs)
+        polls = steps.published_since(poll_feeds_task(settings, feed_configs), since)
         steps.record_polls(settings, feed_configs, polls, report)
         for failure in report.feed_failures():
             logger.warning("feed %s: %s %s", failure.feed, failure.reason, failure.detail)
@@ -92,6 +104,7 @@ def pipeline(
         )
         for batch in steps.batches(items, settings.batch_size):
             report.merge(process_batch_task(settings, batch, ruleset, run_id, dry_run))
+        steps.save_feed_states(settings, feed_configs, polls, report)  # after the loads: see there
         status = "completed"
     finally:
         with Warehouse(settings.db_path) as wh:

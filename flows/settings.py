@@ -14,8 +14,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ingest.feeds import parse_duration
 from ingest.fetch import FetchLimits
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -48,8 +49,16 @@ class MusterSettings(BaseSettings):
     configs_dir: Path = PACKAGE_CONFIGS
     batch_size: int = Field(default=50, ge=1)
     max_articles_per_feed: int | None = Field(default=None, ge=1)
+    # Stored articles are not fetched again unless this is set ("7d", "12h", seconds):
+    # then one not requested for that long is re-requested, conditionally (304 if unchanged).
+    refetch_after: int | None = Field(default=None, ge=0)
     fetch: FetchLimits = FetchLimits()
     schedule: ScheduleSettings = ScheduleSettings()
+
+    @field_validator("refetch_after", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> int | None:
+        return parse_duration(value)
 
     @classmethod
     def settings_customise_sources(

@@ -7,7 +7,13 @@ Modules (see docs/internal-contracts.md):
 - ``ingest.clean``: ``clean_html`` (trafilatura) -> ``CleanArticle``
 - ``ingest.urls``: ``canonicalize``
 - ``ingest.content``: content-type rules and binary sniffing (shared by fetch and poll)
-- ``ingest.robots``: ``RobotsCache`` (opt-in robots.txt checks, RFC 9309 semantics)
+- ``ingest.robots``: ``RobotsCache`` (robots.txt checks, RFC 9309 semantics, Crawl-delay)
+- ``ingest.crawl``: ``Crawler`` / ``crawl``: polite page fetching (robots, per-host delay and
+  concurrency, SSRF guard, conditional requests)
+- ``ingest.guard``: ``UrlGuard``, the SSRF rule for links found in feeds and pages
+- ``ingest.decode``: capped Content-Encoding decoding (gzip bombs)
+- ``ingest.discover``: feed discovery from a page's ``<link rel=alternate>``
+- ``ingest.parse``: feed / JSON Feed / sitemap parsers (bytes in, links out)
 
 Nothing is imported here on purpose: importing trafilatura is slow, and callers that only
 need the config models should not pay for it. Errors are values (reason codes), never

@@ -108,13 +108,33 @@ def _codec(name: bytes | str | None) -> str | None:
     return "cp1252" if codec in ("latin-1", "iso8859-1", "ascii") else codec
 
 
-def decode_html(body: bytes | str) -> str:
-    """Decode page bytes to text; never raises (last resort is cp1252 with replacement)."""
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def decode_html(body: bytes | str, charset: str | None = None) -> str:
+    """Decode page bytes to text; never raises (last resort is cp1252 with replacement).
+
+    Order as in browsers: BOM, then the HTTP ``charset`` (if it decodes cleanly), then
+    ``<meta charset>``, UTF-8, detection.
+    """
     if isinstance(body, str):
         return body
     for bom, enc in _BOMS:
         if body.startswith(bom):
             return body[len(bom) :].decode(enc, errors="replace")
+    http_codec = _codec(charset)
+    if http_codec and not http_codec.startswith("utf-16"):
+        try:
+            # Servers often default to "ISO-8859-1" for pages that are really UTF-8, and
+            # legacy text almost never validates as UTF-8: prefer UTF-8 when it does.
+            return body.decode("utf-8" if http_codec == "cp1252" and _is_utf8(body) else http_codec)
+        except (UnicodeDecodeError, LookupError):
+            pass
     head = body[:8192]  # long <head>s put <meta charset> after scripts
     declared = _XML_ENCODING.search(head) or _META_CHARSET.search(head)
     codec = _codec(declared.group(1)) if declared else None
@@ -214,22 +234,42 @@ def _to_date(value: str | None) -> date | None:
         return None
 
 
-def clean_html(body: bytes | str, url: str, *, min_chars: int = MIN_TEXT_CHARS) -> CleanResult:
-    """Extract the main text and metadata of an article page; never raises."""
+def clean_html(
+    body: bytes | str, url: str, *, min_chars: int = MIN_TEXT_CHARS, charset: str | None = None
+) -> CleanResult:
+    """Extract the main text and metadata of an article page; never raises.
+
+    ``charset``: the one the HTTP Content-Type declared (:func:`ingest.content.charset_of`).
+    """
     try:
-        return _clean(body, url, min_chars)
+        return _clean(body, url, min_chars, charset)
     except Exception as exc:  # noqa: BLE001 — a crash in a parser must not abort a batch
         return CleanResult(error="parse_error", detail=f"{type(exc).__name__}: {exc}")
 
 
-def _clean(body: bytes | str, url: str, min_chars: int) -> CleanResult:
+def _link_texts(tree: HtmlElement) -> set[str]:
+    """The normalised text of every link on the page."""
+    return {normalise_text(a.text_content()) for a in tree.iter("a")} - {""}
+
+
+def _only_links(text: str, anchors: set[str]) -> bool:
+    """True when (nearly) every line of ``text`` is the text of a link: a menu or a section
+    front, not an article. Trafilatura's fallback happily returns such link lists as text
+    (tests/test_reliability_pages.py), and they would be stored as junk articles."""
+    lines = [normalise_text(line) for line in text.splitlines() if line.strip()]
+    total = sum(len(line) for line in lines)
+    return total > 0 and sum(len(line) for line in lines if line in anchors) >= 0.9 * total
+
+
+def _clean(body: bytes | str, url: str, min_chars: int, charset: str | None = None) -> CleanResult:
     if body is None or not (body.strip() if isinstance(body, (bytes, str)) else None):
         return CleanResult(error="empty_body", detail="no content")
-    text_in = decode_html(body).replace("\x00", "")
+    text_in = decode_html(body, charset).replace("\x00", "")
     tree = load_html(text_in)
     if tree is None:
         return CleanResult(error="parse_error", detail="not parseable as HTML")
     canonical, lang, head_title = _head_info(tree, url)
+    anchors = _link_texts(tree)  # before extraction, which may prune the tree
     doc = trafilatura.bare_extraction(
         tree,
         url=url,
@@ -245,6 +285,8 @@ def _clean(body: bytes | str, url: str, min_chars: int) -> CleanResult:
             error="no_text",
             detail=f"{len(normalise_text(text))} characters of text (< {min_chars})",
         )
+    if _only_links(text, anchors):
+        return CleanResult(error="no_text", detail="the page is only navigation links")
     title = (getattr(doc, "title", None) or head_title or "").strip() or None
     if title:
         title = _strip_site_name(title, getattr(doc, "sitename", None), url)

@@ -7,9 +7,12 @@ downloaded) and the bytes are sniffed afterwards (magic numbers, NUL bytes).
 
 from __future__ import annotations
 
+import codecs
+
 __all__ = [
     "BINARY_MAGIC",
     "SUFFIX_TYPES",
+    "charset_of",
     "feed_content_type_ok",
     "html_content_type_ok",
     "media_type",
@@ -32,6 +35,23 @@ SUFFIX_TYPES = {
 def media_type(content_type: str | None) -> str:
     """``text/html; charset=utf-8`` -> ``text/html`` (lower-case, "" when absent)."""
     return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def charset_of(content_type: str | None) -> str | None:
+    """The ``charset`` parameter of a Content-Type if Python knows it, else None.
+
+    An unknown or bogus label (``charset=foo``) is not an error: the page is then decoded
+    from its BOM, its ``<meta charset>`` or by detection, as browsers do.
+    """
+    for param in (content_type or "").split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            label = value.strip().strip("\"'").lower()
+            try:
+                return codecs.lookup(label).name if label else None
+            except LookupError:
+                return None
+    return None
 
 
 def html_content_type_ok(content_type: str | None) -> bool:

@@ -11,13 +11,22 @@ Example::
       - name: bbc-world
         url: https://feeds.bbci.co.uk/news/world/rss.xml
         max_items: 50
+        poll_interval: 30m     # skip the feed if it was polled less than 30 minutes ago
+        tags: [world, uk]
+        language: en           # used when a page does not declare its language
+        include: ['/news/']    # regexes searched in each item URL: keep matching ones
+        exclude: ['/live/', '/av/']   # ... and drop these
       - name: local-pages
         url: ../pages          # relative to this file
         kind: folder
+      - name: some-site
+        url: https://example.org/   # an HTML home page: its <link rel=alternate> feed is used
+        kind: discover
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -25,9 +34,34 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-__all__ = ["FeedConfig", "FeedsFile", "FeedsFileError", "is_local", "load_feeds", "parse_feeds"]
+__all__ = [
+    "FeedConfig",
+    "FeedsFile",
+    "FeedsFileError",
+    "is_local",
+    "load_feeds",
+    "parse_duration",
+    "parse_feeds",
+]
 
-FeedKind = Literal["auto", "rss", "atom", "sitemap", "folder"]
+FeedKind = Literal["auto", "rss", "atom", "sitemap", "folder", "discover"]
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$")
+
+
+def parse_duration(value: Any) -> int | None:
+    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"2h"`` or ``"1d"`` (None stays None).
+
+    Operators think of poll intervals in minutes and hours; a bare number is seconds.
+    """
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return None if value is None else int(value)
+    match = _DURATION.match(str(value)) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"not a duration: {value!r} (use e.g. 90, 90s, 15m, 2h, 1d)")
+    unit = (match.group(2) or "s").lower()
+    return int(float(match.group(1)) * _UNIT_SECONDS[unit])
 
 
 def is_local(url: str) -> bool:
@@ -48,6 +82,49 @@ class FeedConfig(BaseModel):
     enabled: bool = True
     max_items: int | None = Field(default=None, ge=1)
     description: str | None = None
+    poll_interval: int | None = Field(
+        default=None, ge=0, description="seconds (or '15m', '2h'): skip if polled more recently"
+    )
+    tags: tuple[str, ...] = ()
+    language: str | None = Field(default=None, description="ISO 639 code, used as a fallback")
+    include: tuple[str, ...] = Field(default=(), description="regexes: keep item URLs matching one")
+    exclude: tuple[str, ...] = Field(default=(), description="regexes: drop item URLs matching one")
+
+    @field_validator("poll_interval", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> int | None:
+        return parse_duration(value)
+
+    @field_validator("tags")
+    @classmethod
+    def _check_tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        tags = tuple(t.strip() for t in value)
+        if any(not t for t in tags):
+            raise ValueError("tags must be non-empty strings")
+        return tuple(dict.fromkeys(tags))
+
+    @field_validator("language")
+    @classmethod
+    def _check_language(cls, value: str | None) -> str | None:
+        if value is not None and not _LANGUAGE.match(value.lower()):
+            raise ValueError(f"not a language code: {value!r} (use e.g. en, fr, pt-br)")
+        return value.lower() if value else value
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _check_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from exc
+        return value
+
+    def wants(self, url: str) -> bool:
+        """True if ``url`` passes the include/exclude filters (searched, not anchored)."""
+        if self.include and not any(re.search(p, url) for p in self.include):
+            return False
+        return not any(re.search(p, url) for p in self.exclude)
 
     @field_validator("url")
     @classmethod
@@ -66,6 +143,8 @@ class FeedConfig(BaseModel):
         """A folder feed must be local: polling a web URL as a folder cannot work."""
         if self.kind == "folder" and not is_local(self.url):
             raise ValueError("kind 'folder' needs a local path or file:// URL")
+        if self.kind == "discover" and is_local(self.url):
+            raise ValueError("kind 'discover' needs an http(s) URL of an HTML page")
         return self
 
 

@@ -2,9 +2,9 @@
 
 Everything that can go wrong on the web comes back as a :class:`FetchResult` with a reason
 code instead of an exception, because one bad URL must never sink a whole run and the
-warehouse logs every outcome. Downloads are streamed and cut off at ``max_bytes`` (the
-limit applies to *decoded* bytes, so a gzip bomb is cut off too), redirects are followed
-by hand so each hop's scheme is checked, and only transient failures are retried.
+warehouse logs every outcome. Downloads are streamed and cut off at ``max_bytes`` on the
+wire and ``max_decoded_bytes`` after decompression, redirects are followed by hand so each
+hop's scheme (and host, with a guard) is checked, and only transient failures are retried.
 
 ``file://`` URLs go through the same function so local folders of saved pages behave like
 a tiny website (``.gz`` files are un-gzipped, with the same size limit).
@@ -12,7 +12,11 @@ a tiny website (``.gz`` files are un-gzipped, with the same size limit).
 Reason codes: ``http_<status>`` for 4xx (``http_404``, ``http_429``...), ``http_5xx`` for
 any 5xx (the exact status is in ``status``), ``timeout``, ``connect_error``,
 ``network_error``, ``too_large``, ``not_html``, ``binary``, ``too_many_redirects``,
-``bad_redirect``, ``blocked_url``, ``not_found`` (file), ``read_error`` (file).
+``bad_redirect``, ``blocked_url``, ``bad_encoding``, ``not_found`` (file), ``read_error`` (file).
+
+Bodies are read raw and inflated by :class:`ingest.decode.BodyDecoder` under a hard cap, so a
+gzip bomb stops after ``max_decoded_bytes`` however large one compressed chunk expands.
+Which hosts may be fetched at all is :mod:`ingest.guard`'s business (pass ``guard=``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import gzip
-import ipaddress
 import random
 import time
 import zlib
@@ -30,7 +33,6 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.content import (
     SUFFIX_TYPES,
@@ -39,6 +41,9 @@ from ingest.content import (
     media_type,
     sniff_binary,
 )
+from ingest.decode import BodyDecoder, DecodeError, TooLarge
+from ingest.guard import UrlGuard
+from ingest.limits import DEFAULT_USER_AGENT, FetchLimits, FetchResult
 from ingest.urls import file_url_to_path
 
 __all__ = [
@@ -54,62 +59,8 @@ __all__ = [
     "make_client",
 ]
 
-DEFAULT_USER_AGENT = "Muster/0.1 (+https://github.com/muster-news/muster)"
 TRANSIENT_ERRORS = frozenset({"timeout", "connect_error", "network_error", "http_429", "http_5xx"})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-
-
-class FetchLimits(BaseModel):
-    """All knobs of fetching, in one validated object (defaults are production values)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    user_agent: str = DEFAULT_USER_AGENT
-    connect_timeout: float = Field(10.0, gt=0)
-    read_timeout: float = Field(20.0, gt=0)
-    total_timeout: float = Field(60.0, gt=0, description="wall clock for one attempt")
-    max_bytes: int = Field(10 * 1024 * 1024, ge=1)
-    max_redirects: int = Field(5, ge=0)
-    retries: int = Field(
-        3, ge=0, description="extra attempts after the first, transient errors only"
-    )
-    backoff_base: float = Field(
-        0.5, ge=0, description="first retry delay in seconds, doubled each time"
-    )
-    backoff_max: float = Field(30.0, ge=0)
-    retry_after_max: float = Field(60.0, ge=0, description="cap on a server's Retry-After")
-    max_concurrency: int = Field(8, ge=1, description="requests in flight overall")
-    max_per_host: int = Field(2, ge=1, description="requests in flight per host (politeness)")
-    block_private: bool = Field(
-        False,
-        description="refuse hosts resolving to loopback/private/link-local addresses "
-        "(SSRF guard for URLs taken from third-party feeds; off so local test servers work)",
-    )
-
-
-class FetchResult(BaseModel):
-    """Outcome of one fetch; ``error`` is None on success (and on a 304, see ``not_modified``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    url: str
-    final_url: str
-    status: int | None = None
-    body: bytes | None = None
-    content_type: str | None = None
-    error: str | None = None
-    detail: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    elapsed_ms: int = 0
-    attempts: int = 0
-    not_modified: bool = False
-    fetched_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-
-    @property
-    def ok(self) -> bool:
-        """True when there is a usable body."""
-        return self.error is None and self.body is not None
 
 
 def make_client(settings: FetchLimits | None = None) -> httpx.AsyncClient:
@@ -120,7 +71,7 @@ def make_client(settings: FetchLimits | None = None) -> httpx.AsyncClient:
         max_connections=max(s.max_concurrency, 1) * 2, max_keepalive_connections=s.max_concurrency
     )
     headers = {
-        "User-Agent": s.user_agent,
+        "User-Agent": s.agent,
         "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.5",
         "Accept-Encoding": "gzip, deflate",
     }
@@ -181,7 +132,7 @@ def _read_file(
     try:
         if gz:
             with gzip.open(path, "rb") as fh:
-                body = fh.read(limits.max_bytes + 1)
+                body = fh.read(limits.decoded_cap + 1)
         else:
             if path.stat().st_size > limits.max_bytes:
                 res.error, res.detail = "too_large", f"file is over {limits.max_bytes} bytes"
@@ -190,8 +141,8 @@ def _read_file(
     except (OSError, EOFError, zlib.error) as exc:
         res.error, res.detail = "read_error", f"{type(exc).__name__}: {exc}"
         return res
-    if len(body) > limits.max_bytes:
-        res.error, res.detail = "too_large", f"decompressed size is over {limits.max_bytes} bytes"
+    if len(body) > limits.decoded_cap:
+        res.error, res.detail = "too_large", f"decompressed size is over {limits.decoded_cap} bytes"
         return res
     if res.content_type is not None and not ok_type(res.content_type):
         res.error, res.detail = "not_html", f"content type {res.content_type}"
@@ -202,24 +153,6 @@ def _read_file(
     return res
 
 
-async def _private_host(url: str) -> str | None:
-    """Why ``url``'s host is off limits (non-public address), or None if it is public.
-
-    A best-effort guard: the check resolves the name itself, so DNS rebinding between this
-    lookup and the connection is not covered; use a network-level egress policy for that.
-    """
-    host = urlsplit(url).hostname or ""
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
-    except (OSError, UnicodeError) as exc:
-        return None if isinstance(exc, OSError) else f"bad host {host!r}"
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        if not address.is_global:
-            return f"host {host!r} resolves to non-public address {address}"
-    return None
-
-
 async def _attempt(
     client: httpx.AsyncClient,
     url: str,
@@ -228,16 +161,21 @@ async def _attempt(
     ok_type: Callable[[str | None], bool],
     sniff: bool,
     res: FetchResult,
+    guard: UrlGuard | None = None,
 ) -> httpx.Response | None:
-    """One attempt including redirects; fills ``res`` and returns the last response."""
+    """One attempt including redirects; fills ``res`` and returns the last response.
+
+    The guard runs before every hop: a public page may not redirect us to 127.0.0.1.
+    """
     current = url
     for hop in range(limits.max_redirects + 1):
         scheme = _scheme(current)
         if scheme not in ("http", "https"):
-            res.error, res.detail = ("bad_redirect" if hop else "blocked_url"), f"scheme {scheme!r}"
+            res.error = "bad_redirect" if hop else "blocked_url"
+            res.detail = f"scheme {scheme!r}"
             return None
-        if limits.block_private and (why := await _private_host(current)) is not None:
-            res.error, res.detail = "blocked_url", why
+        if guard is not None and (why := await guard.check(current)) is not None:
+            res.error, res.detail = "blocked_url", why if not hop else f"redirect to {current}: {why}"
             return None
         request = client.build_request("GET", current, headers=headers)
         response = await client.send(request, stream=True, follow_redirects=False)
@@ -279,21 +217,26 @@ async def _read_body(
         res.error, res.detail = "not_html", f"content type {media_type(res.content_type)}"
         return
     declared = response.headers.get("content-length", "")
-    if (
-        declared.isdigit()
-        and int(declared) > limits.max_bytes
-        and "content-encoding" not in response.headers
-    ):
+    if declared.isdigit() and int(declared) > limits.max_bytes:
         res.error, res.detail = "too_large", f"Content-Length {declared} > {limits.max_bytes}"
         return
     chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > limits.max_bytes:
-            res.error, res.detail = "too_large", f"body exceeds {limits.max_bytes} bytes"
-            return
-        chunks.append(chunk)
+    raw_size = 0
+    try:
+        decoder = BodyDecoder(response.headers.get("content-encoding"), limits.decoded_cap)
+        async for chunk in response.aiter_raw():
+            raw_size += len(chunk)
+            if raw_size > limits.max_bytes:
+                res.error, res.detail = "too_large", f"body exceeds {limits.max_bytes} bytes"
+                return
+            chunks.append(decoder.feed(chunk))
+        chunks.append(decoder.finish())
+    except TooLarge as exc:
+        res.error, res.detail = "too_large", f"{exc} (after {raw_size} bytes on the wire)"
+        return
+    except DecodeError as exc:
+        res.error, res.detail = "bad_encoding", str(exc)
+        return
     body = b"".join(chunks)
     if sniff and (why := sniff_binary(body)) is not None:
         res.error, res.detail = "binary", why
@@ -309,8 +252,12 @@ async def fetch_page(
     validators: dict[str, str | None] | None = None,
     accept: Callable[[str | None], bool] = html_content_type_ok,
     sniff: bool = True,
+    guard: UrlGuard | None = None,
 ) -> FetchResult:
     """Fetch ``url`` and never raise: errors are reason codes on the result.
+
+    ``guard`` (see :mod:`ingest.guard`) is checked on the URL and on every redirect hop;
+    without one, ``limits.block_private`` still refuses every non-public address.
 
     ``validators`` ({"etag", "last_modified"}) makes the request conditional; a 304 gives
     ``not_modified=True`` and no body. ``accept`` decides which content types are usable
@@ -328,6 +275,8 @@ async def fetch_page(
     if scheme not in ("http", "https"):
         res.error, res.detail = "blocked_url", f"scheme {scheme!r} is not http, https or file"
         return res
+    if guard is None and limits.block_private:
+        guard = UrlGuard(allow_hosts=limits.allow_hosts)
     headers: dict[str, str] = {}
     if validators:
         if validators.get("etag"):
@@ -339,7 +288,9 @@ async def fetch_page(
         response: httpx.Response | None = None
         try:
             async with asyncio.timeout(limits.total_timeout):
-                response = await _attempt(client, url, limits, headers, accept, sniff, res)
+                response = await _attempt(
+                    client, url, limits, headers, accept, sniff, res, guard
+                )
         except (TimeoutError, httpx.TimeoutException) as exc:
             res.error, res.detail = "timeout", f"{type(exc).__name__}: {exc}".rstrip(": ")
         except httpx.ConnectError as exc:

@@ -12,34 +12,43 @@ Why each choice:
   network) because a sitemap is untrusted XML: XXE and billion-laughs must be inert.
 - Item URLs from a remote feed must be http(s): a feed is not allowed to point us at
   ``file:///etc/passwd``. Local feeds (folders, files) may list ``file://`` pages.
+- Every request a feed makes us send after the configured URL itself (redirects, child
+  sitemaps, a discovered feed) passes the SSRF guard (:mod:`ingest.guard`); each item
+  carries its feed's ``origin`` so the page fetcher applies the same rule.
+- A URL that serves HTML (``kind: discover``, or ``auto``) is a site page: the feed it
+  advertises (:mod:`ingest.discover`) is polled instead, and remembered (``discovered``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import calendar
 import gzip
 import io
-import json
 import zlib
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import feedparser
 import httpx
-from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.content import feed_content_type_ok
+from ingest.discover import discover_feed_links, looks_like_html
 from ingest.feeds import FeedConfig, is_local
-from ingest.fetch import FetchLimits, fetch_page
+from ingest.fetch import FetchLimits, FetchResult, fetch_page
+from ingest.guard import UrlGuard, origin_of
+from ingest.parse import (
+    _Parsed,
+    parse_feed_bytes,
+    parse_sitemap_bytes,
+)
+from ingest.parse import looks_like_sitemap as _looks_like_sitemap
 from ingest.urls import canonicalize, file_url_to_path
 
 __all__ = [
     "FeedItem",
     "FeedPoll",
+    "feed_guard",
     "list_folder",
     "parse_feed_bytes",
     "parse_sitemap_bytes",
@@ -47,11 +56,7 @@ __all__ = [
 ]
 
 MAX_CHILD_SITEMAPS = 50
-# Bozo reasons that say nothing about the XML itself (a missing or odd Content-Type).
-_BENIGN_BOZO = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
 _PAGE_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz")
-_SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
-_NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 
 
 class FeedItem(BaseModel):
@@ -63,6 +68,8 @@ class FeedItem(BaseModel):
     title: str | None = None
     published: datetime | None = None
     feed: str
+    origin: str | None = None  # host:port of the feed's configured URL (SSRF trust)
+    language: str | None = None  # the feed's configured language (fallback)
 
 
 class FeedPoll(BaseModel):
@@ -79,167 +86,9 @@ class FeedPoll(BaseModel):
     last_modified: str | None = None
     status: int | None = None
     final_url: str | None = None
-
-
-class _Parsed(BaseModel):
-    """Intermediate parse result: raw links (unresolved) with their metadata."""
-
-    entries: list[tuple[str, str | None, datetime | None]] = Field(default_factory=list)
-    children: list[str] = Field(default_factory=list)  # sitemapindex children
-    error: str | None = None
-    detail: str | None = None
-
-
-def _struct_to_dt(value: Any) -> datetime | None:
-    """feedparser's UTC ``time.struct_time`` -> aware datetime (None if absent or absurd)."""
-    if not value:
-        return None
-    try:
-        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
-
-
-def _iso_to_dt(text: str | None) -> datetime | None:
-    """Sitemap dates are W3C datetime (a subset of ISO 8601); tolerate junk by returning None."""
-    if not text:
-        return None
-    raw = text.strip().replace("Z", "+00:00")
-    try:
-        dt = datetime.fromisoformat(raw)
-    except ValueError:
-        try:
-            from dateutil import parser as dateparser
-
-            dt = dateparser.isoparse(text.strip())
-        except (ValueError, OverflowError):
-            return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
-def parse_feed_bytes(body: bytes, base_url: str, content_type: str | None = None) -> _Parsed:
-    """RSS/Atom/RDF via feedparser (JSON Feed by hand); keep bozo feeds that yielded links."""
-    if body.lstrip()[:1] == b"{":
-        return parse_json_feed(body)
-    headers = {}
-    # feedparser's own joiner mangles file:// bases (file://tmp/...), so for local feeds
-    # relative links are left alone here and resolved by _collect with urljoin.
-    if urlsplit(base_url).scheme.lower() in ("http", "https"):
-        headers["content-location"] = base_url
-    if content_type:
-        headers["content-type"] = content_type
-    try:
-        parsed = feedparser.parse(
-            io.BytesIO(body),
-            response_headers=headers,
-            resolve_relative_uris=True,
-            sanitize_html=True,
-        )
-    except Exception as exc:  # noqa: BLE001 — a feedparser crash must not sink the poll
-        return _Parsed(error="feed_parse_error", detail=f"{type(exc).__name__}: {exc}")
-    out = _Parsed()
-    for entry in parsed.get("entries") or []:
-        link = dict.get(entry, "link")
-        if not link:  # some feeds only have a permalink guid
-            guid = dict.get(entry, "id") or ""
-            link = (
-                guid if isinstance(guid, str) and guid.startswith(("http://", "https://")) else None
-            )
-        if not link or not isinstance(link, str):
-            continue
-        # dict.get: FeedParserDict's own get() maps published->updated with a warning.
-        published = _struct_to_dt(
-            dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
-        )
-        title = dict.get(entry, "title")
-        out.entries.append(
-            (link, title.strip() if isinstance(title, str) and title.strip() else None, published)
-        )
-    if not out.entries:
-        exc = parsed.get("bozo_exception")
-        if parsed.get("bozo") and not isinstance(exc, _BENIGN_BOZO):
-            return _Parsed(error="feed_parse_error", detail=f"{type(exc).__name__}: {exc}")
-        if not parsed.get("version"):
-            return _Parsed(error="feed_parse_error", detail="not an RSS, Atom, RDF or JSON feed")
-    return out
-
-
-def parse_json_feed(body: bytes) -> _Parsed:
-    """JSON Feed 1.x (jsonfeed.org): feedparser 6.0 does not read it."""
-    try:
-        data = json.loads(body.decode("utf-8-sig", errors="replace"))
-    except ValueError as exc:
-        return _Parsed(error="feed_parse_error", detail=f"JSON: {exc}")
-    if not isinstance(data, dict) or "jsonfeed.org" not in str(data.get("version", "")):
-        return _Parsed(error="feed_parse_error", detail="JSON document is not a JSON Feed")
-    out = _Parsed()
-    items = data.get("items")
-    for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict):
-            continue
-        link = item.get("url") or item.get("external_url")
-        if not isinstance(link, str) or not link.strip():
-            continue
-        title = item.get("title") if isinstance(item.get("title"), str) else None
-        when = item.get("date_published") or item.get("date_modified")
-        out.entries.append(
-            (
-                link,
-                (title or "").strip() or None,
-                _iso_to_dt(when) if isinstance(when, str) else None,
-            )
-        )
-    return out
-
-
-def _safe_xml_parser() -> etree.XMLParser:
-    """No entities, no DTD loading, no network, bounded tree: safe on hostile XML."""
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        recover=False,
-    )
-
-
-def _looks_like_sitemap(body: bytes) -> bool:
-    head = body[:4096].lower()
-    return b"<urlset" in head or b"<sitemapindex" in head
-
-
-def parse_sitemap_bytes(body: bytes) -> _Parsed:
-    """``<urlset>`` (pages, with lastmod / news:publication_date / news:title) or ``<sitemapindex>``."""
-    try:
-        root = etree.fromstring(body, parser=_safe_xml_parser())
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        return _Parsed(error="feed_parse_error", detail=f"sitemap: {exc}")
-    if root is None:
-        return _Parsed(error="feed_parse_error", detail="sitemap: empty document")
-    tag = etree.QName(root).localname
-    out = _Parsed()
-    if tag == "sitemapindex":
-        for loc in root.iter(f"{{{_SITEMAP_NS}}}loc", "loc"):
-            if loc.text and loc.text.strip():
-                out.children.append(loc.text.strip())
-        return out
-    if tag != "urlset":
-        return _Parsed(error="feed_parse_error", detail=f"sitemap: unexpected root <{tag}>")
-    for url_el in root:
-        if not isinstance(url_el.tag, str) or etree.QName(url_el).localname != "url":
-            continue
-        loc = url_el.findtext(f"{{{_SITEMAP_NS}}}loc") or url_el.findtext("loc")
-        if not loc or not loc.strip():
-            continue
-        when = (
-            url_el.findtext(f".//{{{_NEWS_NS}}}publication_date")
-            or url_el.findtext(f"{{{_SITEMAP_NS}}}lastmod")
-            or url_el.findtext("lastmod")
-        )
-        title = url_el.findtext(f".//{{{_NEWS_NS}}}title")
-        out.entries.append((loc.strip(), title.strip() if title else None, _iso_to_dt(when)))
-    return out
+    filtered: int = 0  # items dropped by the feed's include/exclude patterns
+    skipped: str | None = None  # reason the feed was not polled at all (poll_interval)
+    discovered_url: str | None = None  # the feed found on the configured HTML page
 
 
 def list_folder(path: Path) -> list[str]:
@@ -270,6 +119,7 @@ def _collect(feed: FeedConfig, parsed: _Parsed, base_url: str, remote: bool) -> 
     """Resolve, filter by scheme, canonicalise, de-duplicate, cap at ``max_items``."""
     items: list[FeedItem] = []
     seen: set[str] = set()
+    origin = origin_of(feed.url) if remote else None
     allowed = ("http", "https") if remote else ("http", "https", "file")
     for link, title, published in parsed.entries:
         try:
@@ -282,7 +132,19 @@ def _collect(feed: FeedConfig, parsed: _Parsed, base_url: str, remote: bool) -> 
         if url in seen:
             continue
         seen.add(url)
-        items.append(FeedItem(url=url, title=title, published=published, feed=feed.name))
+        if not feed.wants(url):
+            parsed.filtered += 1
+            continue
+        items.append(
+            FeedItem(
+                url=url,
+                title=title,
+                published=published,
+                feed=feed.name,
+                origin=origin,
+                language=feed.language,
+            )
+        )
         if feed.max_items is not None and len(items) >= feed.max_items:
             break
     return items
@@ -292,14 +154,25 @@ async def _poll_folder(feed: FeedConfig) -> FeedPoll:
     path = _local_path(feed.url)
     if not path.is_dir():
         return FeedPoll(feed=feed.name, error="not_found", detail=f"not a directory: {path}")
-    urls = await asyncio.to_thread(list_folder, path)
+    found = await asyncio.to_thread(list_folder, path)
+    urls = [u for u in found if feed.wants(u)]
+    filtered = len(found) - len(urls)
     if feed.max_items is not None:
         urls = urls[: feed.max_items]
     return FeedPoll(
         feed=feed.name,
-        items=[FeedItem(url=u, feed=feed.name) for u in urls],
+        items=[FeedItem(url=u, feed=feed.name, language=feed.language) for u in urls],
         final_url=path.resolve().as_uri(),
+        filtered=filtered,
     )
+
+
+def feed_guard(feed: FeedConfig, limits: FetchLimits) -> UrlGuard | None:
+    """The SSRF guard for everything reached through ``feed`` (None when switched off)."""
+    if not limits.ssrf_guard and not limits.block_private:
+        return None
+    origin = None if is_local(feed.url) else origin_of(feed.url)
+    return UrlGuard.for_origin(origin, limits.allow_hosts, strict=limits.block_private)
 
 
 async def poll_feed(
@@ -308,12 +181,16 @@ async def poll_feed(
     *,
     validators: dict[str, str | None] | None = None,
     limits: FetchLimits | None = None,
+    discovered: str | None = None,
 ) -> FeedPoll:
     """Poll ``feed`` once and return its items; never raises for bad input.
 
     ``validators`` is what a previous poll returned ({"etag", "last_modified"}): the request
-    becomes conditional and a 304 yields ``not_modified=True`` with no items. Reason codes
-    are those of :func:`ingest.fetch.fetch_page` plus ``feed_parse_error`` and ``not_found``.
+    becomes conditional and a 304 yields ``not_modified=True`` with no items. ``discovered``
+    is the feed URL a previous poll found on this (HTML) page: it is polled directly with
+    the validators, and the page is only re-read if that fails. Reason codes are those of
+    :func:`ingest.fetch.fetch_page` plus ``feed_parse_error``, ``not_found`` and
+    ``no_feed_found`` (an HTML page that advertises no feed).
     """
     limits = limits or FetchLimits()
     local = is_local(feed.url)
@@ -326,35 +203,106 @@ async def poll_feed(
         url = path.resolve().as_uri()
     else:
         url = feed.url
-    fetched = await fetch_page(
-        client, url, limits=limits, validators=validators, accept=feed_content_type_ok, sniff=False
+    guard = feed_guard(feed, limits)
+    if discovered and not local and feed.kind in ("auto", "discover"):
+        poll = await _poll_url(client, feed, discovered, validators, limits, guard, local)
+        if poll.error is None:
+            poll.discovered_url = discovered
+            return poll
+    page_validators = None if feed.kind == "discover" or discovered else validators
+    fetched = await _fetch_feed(client, url, page_validators, limits, guard)
+    body = fetched.body
+    if (
+        not local
+        and fetched.error is None
+        and body is not None
+        and feed.kind in ("auto", "discover")
+        and (feed.kind == "discover" or looks_like_html(body))
+    ):
+        links = discover_feed_links(body, fetched.final_url)
+        if links:
+            poll = await _poll_url(client, feed, links[0], None, limits, guard, local)
+            poll.discovered_url = links[0]
+            return poll
+        if feed.kind == "discover":
+            detail = f"no <link rel=alternate> feed on {url}"
+            return _poll_from(feed, fetched, "no_feed_found", detail)
+    return await _parse_fetched(client, feed, fetched, limits, guard, local)
+
+
+async def _fetch_feed(
+    client: httpx.AsyncClient,
+    url: str,
+    validators: dict[str, str | None] | None,
+    limits: FetchLimits,
+    guard: UrlGuard | None,
+) -> FetchResult:
+    return await fetch_page(
+        client,
+        url,
+        limits=limits,
+        validators=validators,
+        accept=feed_content_type_ok,
+        sniff=False,
+        guard=guard,
     )
-    poll = FeedPoll(
+
+
+async def _poll_url(
+    client: httpx.AsyncClient,
+    feed: FeedConfig,
+    url: str,
+    validators: dict[str, str | None] | None,
+    limits: FetchLimits,
+    guard: UrlGuard | None,
+    local: bool,
+) -> FeedPoll:
+    fetched = await _fetch_feed(client, url, validators, limits, guard)
+    return await _parse_fetched(client, feed, fetched, limits, guard, local)
+
+
+def _poll_from(
+    feed: FeedConfig, fetched: FetchResult, error: str | None, detail: str | None
+) -> FeedPoll:
+    return FeedPoll(
         feed=feed.name,
         etag=fetched.etag,
         last_modified=fetched.last_modified,
         status=fetched.status,
         final_url=fetched.final_url,
         not_modified=fetched.not_modified,
-        error=fetched.error,
-        detail=fetched.detail,
+        error=error,
+        detail=detail,
     )
+
+
+async def _parse_fetched(
+    client: httpx.AsyncClient,
+    feed: FeedConfig,
+    fetched: FetchResult,
+    limits: FetchLimits,
+    guard: UrlGuard | None,
+    local: bool,
+) -> FeedPoll:
+    """A fetched feed document -> items (sitemap index children fetched through ``guard``)."""
+    poll = _poll_from(feed, fetched, fetched.error, fetched.detail)
     if fetched.error or fetched.not_modified or fetched.body is None:
         return poll
-    body = _maybe_gunzip(fetched.body, limits.max_bytes)
+    body = _maybe_gunzip(fetched.body, limits.decoded_cap)
     if body is None:
         poll.error, poll.detail = "feed_parse_error", "corrupt or oversized gzip body"
         return poll
     base = fetched.final_url
-    if feed.kind == "sitemap" or (feed.kind == "auto" and _looks_like_sitemap(body)):
+    if feed.kind == "sitemap" or (feed.kind in ("auto", "discover") and _looks_like_sitemap(body)):
         parsed = parse_sitemap_bytes(body)
         if parsed.children and not parsed.error:
-            parsed = await _follow_children(client, feed, parsed, base, limits, local)
+            parsed = await _follow_children(client, feed, parsed, base, limits, local, guard)
     else:
         parsed = parse_feed_bytes(body, base, fetched.content_type)
     poll.error, poll.detail = parsed.error, parsed.detail
     if not parsed.error:
         poll.items = _collect(feed, parsed, base, remote=not local)
+        poll.filtered = parsed.filtered
     return poll
 
 
@@ -365,6 +313,7 @@ async def _follow_children(
     base: str,
     limits: FetchLimits,
     local: bool,
+    guard: UrlGuard | None = None,
 ) -> _Parsed:
     """Expand a sitemap index one level deep (bounded), stopping once ``max_items`` is met."""
     merged = _Parsed()
@@ -377,10 +326,8 @@ async def _follow_children(
                 continue
         except ValueError:
             continue
-        got = await fetch_page(
-            client, child_url, limits=limits, accept=feed_content_type_ok, sniff=False
-        )
-        body = _maybe_gunzip(got.body, limits.max_bytes) if got.body is not None else None
+        got = await _fetch_feed(client, child_url, None, limits, guard)
+        body = _maybe_gunzip(got.body, limits.decoded_cap) if got.body is not None else None
         if got.error or body is None:
             failures.append(f"{child_url}: {got.error or 'bad gzip'}")
             continue

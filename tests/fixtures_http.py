@@ -35,6 +35,17 @@ import pytest
 __all__ = ["LocalHTTPServer", "Route", "http_server", "start_server"]
 
 
+class _Server(ThreadingHTTPServer):
+    """A threaded server with a deep listen backlog.
+
+    The default backlog of 5 makes concurrent clients (16 polls in flight on a busy
+    2-core machine) see connect timeouts that say nothing about the code under test.
+    """
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 @dataclass
 class Route:
     """One canned response.
@@ -77,7 +88,7 @@ class LocalHTTPServer:
         self._dirs: list[tuple[str, Path]] = []
         self._lock = threading.Lock()
         self.requests: list[_Request] = []
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = _Server(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -15,8 +15,11 @@ from warehouse.schema import SCHEMA_MD, current_version, describe_columns, migra
 from warehouse.schema_doc import SCHEMA
 from warehouse.store import EVENT_FIELD_TYPES
 
-VIEWS = {"events_with_articles", "deployments", "weapons_events", "daily_counts"}
-TABLES = {"schema_version", "feeds", "articles", "events", "fetch_log", "runs"}
+VIEWS = {"events_with_articles", "deployments", "weapons_events", "daily_counts",
+         "clusters_with_sources", "events_with_clusters"}
+TABLES = {"schema_version", "feeds", "articles", "events", "fetch_log", "runs",
+          "event_clusters", "event_cluster_members", "reextract_log",
+          "url_state", "feed_config"}
 
 
 def make_v1(path: Path) -> None:

@@ -59,7 +59,7 @@ def db(tmp_path: Path) -> Path:
 
 def test_open_creates_parent_dirs_and_empty_tables(db: Path) -> None:
     with Warehouse(db) as wh:
-        assert wh.counts() == {"feeds": 0, "articles": 0, "events": 0, "fetch_log": 0, "runs": 0}
+        assert wh.counts() == {"feeds": 0, "articles": 0, "events": 0, "fetch_log": 0, "runs": 0, "event_clusters": 0, "event_cluster_members": 0, "reextract_log": 0}
     assert db.is_file()
 
 
@@ -73,8 +73,10 @@ def test_same_batch_twice_changes_nothing(db: Path) -> None:
         loaded_at = table(db, "SELECT article_id, loaded_at FROM articles ORDER BY 1")
         second = wh.load_articles(batch)
         assert second == LoadCounts(articles_unchanged=5)
+        # five articles report one deployment and one condemnation: two clusters, ten mentions
         assert wh.counts() == before == {"feeds": 0, "articles": 5, "events": 10,
-                                         "fetch_log": 0, "runs": 0}
+                                         "fetch_log": 0, "runs": 0, "event_clusters": 2,
+                                         "event_cluster_members": 10, "reextract_log": 0}
     assert table(db, "SELECT article_id, loaded_at FROM articles ORDER BY 1") == loaded_at
 
 
@@ -215,7 +217,7 @@ def test_feed_state_runs_and_fetch_log(db: Path) -> None:
         assert wh.log_fetches([]) == 0
         assert wh.finish_run("run-1", "completed", LoadCounts(articles_new=2)) is True
         assert wh.finish_run("run-unknown", "completed") is False
-        assert wh.counts() == {"feeds": 1, "articles": 0, "events": 0, "fetch_log": 3, "runs": 1}
+        assert wh.counts() == {"feeds": 1, "articles": 0, "events": 0, "fetch_log": 3, "runs": 1, "event_clusters": 0, "event_cluster_members": 0, "reextract_log": 0}
     status, params, counts = table(db, "SELECT status, parameters, counts FROM runs")[0]
     assert status == "completed" and json.loads(params)["since"] == "2024-01-01"
     assert json.loads(counts)["articles_new"] == 2

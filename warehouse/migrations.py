@@ -10,16 +10,26 @@ Column documentation lives in `schema_doc.py` (applied as COMMENT ON).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+import duckdb
+
+from warehouse.clusters import rebuild_all
 
 
 @dataclass(frozen=True)
 class Migration:
-    """One schema version: what it is for, and the statements that build it."""
+    """One schema version: what it is for, and the statements that build it.
+
+    `after` runs in the same transaction once the statements have: for data
+    that SQL alone cannot derive (clustering the events already in a file).
+    """
 
     version: int
     description: str
     steps: tuple[str, ...]
+    after: Callable[[duckdb.DuckDBPyConnection], None] | None = None
 
 
 _V1_TABLES = (
@@ -143,10 +153,116 @@ _V2_VIEWS = (
     """,
 )
 
+_V3_CLUSTERS = (
+    """
+    CREATE TABLE event_clusters (
+        cluster_id VARCHAR NOT NULL,
+        type VARCHAR NOT NULL,
+        actor VARCHAR,
+        target VARCHAR,
+        location VARCHAR,
+        location_country VARCHAR,
+        quantity BIGINT,
+        quantity_min BIGINT,
+        quantity_max BIGINT,
+        unit VARCHAR,
+        date_start DATE,
+        date_end DATE,
+        first_seen DATE NOT NULL,
+        last_seen DATE NOT NULL,
+        mention_count INTEGER NOT NULL,
+        article_count INTEGER NOT NULL,
+        source_count INTEGER NOT NULL,
+        feeds VARCHAR[] NOT NULL,
+        statuses VARCHAR[] NOT NULL,
+        first_event_id VARCHAR NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE event_cluster_members (
+        event_id VARCHAR NOT NULL,
+        cluster_id VARCHAR NOT NULL,
+        article_id VARCHAR NOT NULL,
+        mention_rank INTEGER NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE reextract_log (
+        run_id VARCHAR NOT NULL,
+        article_id VARCHAR NOT NULL,
+        old_version VARCHAR,
+        new_version VARCHAR NOT NULL,
+        types VARCHAR[],
+        outcome VARCHAR NOT NULL,
+        events_before INTEGER NOT NULL,
+        events_after INTEGER NOT NULL,
+        events_added INTEGER NOT NULL,
+        events_removed INTEGER NOT NULL,
+        logged_at TIMESTAMP NOT NULL
+    )
+    """,
+    """
+    CREATE VIEW clusters_with_sources AS
+    SELECT c.*,
+           (SELECT list(struct_pack(event_id := e.event_id, url := a.url, title := a.title,
+                                    published := a.published, feed := a.feed,
+                                    status := e.status, quantity := e.quantity,
+                                    date := e.date, sentence := e.sentence)
+                        ORDER BY m.mention_rank)
+            FROM event_cluster_members m
+            JOIN events e ON e.event_id = m.event_id
+            JOIN articles a ON a.article_id = e.article_id
+            WHERE m.cluster_id = c.cluster_id) AS sources
+    FROM event_clusters c
+    """,
+    """
+    CREATE VIEW events_with_clusters AS
+    SELECT e.*, m.cluster_id, m.mention_rank, c.mention_count AS cluster_mentions
+    FROM events_with_articles e
+    LEFT JOIN event_cluster_members m USING (event_id)
+    LEFT JOIN event_clusters c USING (cluster_id)
+    """,
+)
+
+_V4_INGEST_STATE = (
+    """
+    CREATE TABLE url_state (
+        url VARCHAR PRIMARY KEY,
+        feed VARCHAR,
+        etag VARCHAR,
+        last_modified VARCHAR,
+        status_code INTEGER,
+        reason VARCHAR,
+        content_hash VARCHAR,
+        discovered_feed VARCHAR,
+        fetched_at TIMESTAMP,
+        checked_at TIMESTAMP NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE feed_config (
+        name VARCHAR PRIMARY KEY,
+        url VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        enabled BOOLEAN NOT NULL,
+        tags VARCHAR[] NOT NULL,
+        language VARCHAR,
+        poll_interval INTEGER,
+        include VARCHAR[] NOT NULL,
+        exclude VARCHAR[] NOT NULL,
+        updated_at TIMESTAMP NOT NULL
+    )
+    """,
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: feeds, articles, events, fetch_log, runs", _V1_TABLES),
     Migration(2, "analysis views: events_with_articles, deployments, weapons_events, daily_counts",
               _V2_VIEWS),
+    Migration(3, "event clusters and membership, reextract_log, clusters_with_sources and "
+              "events_with_clusters views", _V3_CLUSTERS, after=rebuild_all),
+    Migration(4, "ingest state: url_state (per-URL validators, outcome, discovered feed) and "
+              "feed_config (tags, language, filters of each feed)", _V4_INGEST_STATE),
 )
 
 LATEST_VERSION: int = MIGRATIONS[-1].version

@@ -65,6 +65,8 @@ def migrate(con: duckdb.DuckDBPyConnection, target: int | None = None, *,
         try:
             for step in migration.steps:
                 con.execute(step)
+            if migration.after is not None:
+                migration.after(con)
             con.execute(
                 "INSERT INTO schema_version VALUES (?, ?, CAST(now() AT TIME ZONE 'UTC' AS TIMESTAMP))",
                 [migration.version, migration.description],

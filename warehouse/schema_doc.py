@@ -104,6 +104,37 @@ SCHEMA: dict[str, dict[str, object]] = {
             "logged_at": "when the attempt was logged (UTC); named so because AT is an SQL keyword",
         },
     },
+    "url_state": {
+        "doc": "Per-URL fetch state (pages, discovered feeds): the validators for the next "
+               "conditional GET, and what the last fetch came to.",
+        "columns": {
+            "url": "the URL requested (canonical form; primary key)",
+            "feed": "the feed that listed it last",
+            "etag": "ETag last returned, sent back as If-None-Match",
+            "last_modified": "Last-Modified last returned, sent back as If-Modified-Since",
+            "status_code": "HTTP status of the last request (304 when unchanged)",
+            "reason": "reason code the last fetch was dropped for (NULL if loaded)",
+            "content_hash": "content hash of the last cleaned text, if any",
+            "discovered_feed": "for a feed configured as an HTML page: the feed URL found on it",
+            "fetched_at": "when a body was last received (UTC)",
+            "checked_at": "when the URL was last requested (UTC)",
+        },
+    },
+    "feed_config": {
+        "doc": "The feeds file as of the last run, so articles can be joined to a feed's tags.",
+        "columns": {
+            "name": "feed name (articles.feed; primary key)",
+            "url": "configured URL",
+            "kind": "auto, rss, atom, sitemap, folder or discover",
+            "enabled": "false if the feed is switched off",
+            "tags": "the feed's tags",
+            "language": "configured language (fallback for pages without one)",
+            "poll_interval": "minimum seconds between polls, if set",
+            "include": "URL regexes an item must match (any)",
+            "exclude": "URL regexes that drop an item",
+            "updated_at": "when this row was written (UTC)",
+        },
+    },
     "runs": {
         "doc": "One row per pipeline run.",
         "columns": {
@@ -158,6 +189,65 @@ SCHEMA: dict[str, dict[str, object]] = {
             "published": "article publication date",
         },
     },
+    "event_clusters": {
+        "doc": "One row per real-world happening: events of the same type, actor, target and "
+               "place, with dates within 7 days (partial dates count as their whole span, an "
+               "undated event as its article's day) and compatible quantities (same unit, "
+               "overlapping ranges: approx +-10%, 'as many as' q = [q/2, q], 'at least' q = "
+               "[q, 2q]). Every member must fit every other, so clusters do not chain. "
+               "Maintained in the same transaction as every load and re-extraction "
+               "(warehouse/clusters.py).",
+        "columns": {
+            "cluster_id": "sha256 of (type, actor, target, place, first member's event_id), "
+                          "16 hex chars; the same events always give the same id",
+            "type": "event type shared by every member",
+            "actor": "actor state shared by every member (NULL: none named)",
+            "target": "target state shared by every member",
+            "location": "place shared by every member (compared case-insensitively)",
+            "location_country": "country of that place (first member that names one)",
+            "quantity": "the quantity most members report (ties: the earliest mention)",
+            "quantity_min": "smallest quantity reported by a member",
+            "quantity_max": "largest quantity reported by a member",
+            "unit": "unit of the quantities",
+            "date_start": "earliest event date among the members (NULL: none dated)",
+            "date_end": "latest event date among the members",
+            "first_seen": "first day an article reported it (publication day, else fetch day)",
+            "last_seen": "last day an article reported it",
+            "mention_count": "number of member events (mentions)",
+            "article_count": "number of distinct articles among the members",
+            "source_count": "number of distinct feeds among the members",
+            "feeds": "the distinct feeds that reported it, sorted",
+            "statuses": "the distinct statuses the members carry (asserted, denied, ...)",
+            "first_event_id": "the earliest mention (events.event_id)",
+        },
+    },
+    "event_cluster_members": {
+        "doc": "Which cluster each event belongs to; every event is in exactly one cluster "
+               "and keeps its own row and evidence in events.",
+        "columns": {
+            "event_id": "the event (events.event_id, primary key)",
+            "cluster_id": "its cluster (event_clusters.cluster_id)",
+            "article_id": "the event's article (articles.article_id)",
+            "mention_rank": "1 for the earliest mention, then in date, publication and id order",
+        },
+    },
+    "reextract_log": {
+        "doc": "One row per article whose events a `muster reextract` run replaced or "
+               "re-stamped: which extractor version produced what, and when.",
+        "columns": {
+            "run_id": "the reextract run (runs.run_id)",
+            "article_id": "the article (articles.article_id)",
+            "old_version": "extractor_version of the article before",
+            "new_version": "extractor_version (RuleSet.version) that produced the events now stored",
+            "types": "event types re-extracted (NULL: all)",
+            "outcome": "replaced (the events changed) or restamped (same events, new version)",
+            "events_before": "events of those types before",
+            "events_after": "events of those types after",
+            "events_added": "event ids that are new",
+            "events_removed": "event ids that are gone",
+            "logged_at": "when (UTC)",
+        },
+    },
     "daily_counts": {
         "doc": "View: events per day, type and actor. The day is the article's publication "
                "day (fetch day if unknown), because event dates are often missing or coarse.",
@@ -165,6 +255,32 @@ SCHEMA: dict[str, dict[str, object]] = {
             "day": "article publication date (or fetch date)",
             "type": "event type", "actor": "actor state (NULL grouped together)",
             "n": "number of events",
+        },
+    },
+    "clusters_with_sources": {
+        "doc": "View: event_clusters with their sources, one list entry per mention in "
+               "mention_rank order.",
+        "columns": {
+            **{c: "see event_clusters" for c in (
+                "cluster_id", "type", "actor", "target", "location", "location_country",
+                "quantity", "quantity_min", "quantity_max", "unit", "date_start", "date_end",
+                "first_seen", "last_seen", "mention_count", "article_count", "source_count",
+                "feeds", "statuses", "first_event_id")},
+            "sources": "list of {event_id, url, title, published, feed, status, quantity, date, "
+                       "sentence}, one per mention",
+        },
+    },
+    "events_with_clusters": {
+        "doc": "View: events_with_articles plus each event's cluster.",
+        "columns": {
+            "event_id": "see events", "article_id": "see events", **EVENT_FIELD_DOCS,
+            "extractor_version": "see events", "extracted_at": "see events",
+            "url": "article URL", "canonical_url": "article canonical URL",
+            "title": "article headline", "published": "article publication date",
+            "feed": "article feed",
+            "cluster_id": "the event's cluster (event_clusters.cluster_id)",
+            "mention_rank": "its rank among the cluster's mentions (1 = first)",
+            "cluster_mentions": "the cluster's mention_count",
         },
     },
 }

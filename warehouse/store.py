@@ -15,7 +15,6 @@ Design choices and why:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -28,8 +27,8 @@ from pydantic import BaseModel
 
 from extractors.model import Event
 from warehouse._connect import open_duckdb
+from warehouse.clusters import blocks_of_articles, refresh_clusters
 from warehouse.errors import WarehouseError, WarehouseWriteError
-from warehouse.ids import event_id
 from warehouse.records import (
     ArticleRecord,
     FeedState,
@@ -38,27 +37,26 @@ from warehouse.records import (
     to_utc_naive,
     utcnow,
 )
+from warehouse.rewrite import (
+    EventReplacement,
+    ReplaceCounts,
+    StoredArticle,
+    count_current,
+    page_to_reextract,
+    replace_events,
+)
+from warehouse.rows import EVENT_FIELD_TYPES, _to_json, event_rows
 from warehouse.schema import migrate
 from warehouse.snapshot import copy_checkpointed, default_snapshot_path
 
-DATA_TABLES: tuple[str, ...] = ("feeds", "articles", "events", "fetch_log", "runs")
+DATA_TABLES: tuple[str, ...] = ("feeds", "articles", "events", "fetch_log", "runs",
+                                "event_clusters", "event_cluster_members", "reextract_log")
 
 ARTICLE_COLUMNS: dict[str, str] = {
     "article_id": "VARCHAR", "url": "VARCHAR", "canonical_url": "VARCHAR", "feed": "VARCHAR",
     "title": "VARCHAR", "author": "VARCHAR", "published": "DATE", "fetched_at": "TIMESTAMP",
     "language": "VARCHAR", "text": "VARCHAR", "content_hash": "VARCHAR",
     "extractor_version": "VARCHAR", "loaded_at": "TIMESTAMP",
-}
-# Event fields as stored (migration 1).  A test checks this equals Event's fields.
-EVENT_FIELD_TYPES: dict[str, str] = {
-    "type": "VARCHAR", "actor": "VARCHAR", "actor_name": "VARCHAR", "target": "VARCHAR",
-    "target_name": "VARCHAR", "location": "VARCHAR", "location_country": "VARCHAR",
-    "quantity": "BIGINT", "unit": "VARCHAR", "quantity_qualifier": "VARCHAR",
-    "weapon_class": "VARCHAR", "weapon_name": "VARCHAR", "direction": "VARCHAR",
-    "date": "DATE", "date_precision": "VARCHAR", "status": "VARCHAR",
-    "attributed_to": "VARCHAR", "sentence": "VARCHAR", "char_start": "INTEGER",
-    "char_end": "INTEGER", "rule_id": "VARCHAR", "confidence": "DOUBLE",
-    "rule_version": "INTEGER",
 }
 EVENT_COLUMNS: dict[str, str] = {
     "event_id": "VARCHAR", "article_id": "VARCHAR", **EVENT_FIELD_TYPES,
@@ -84,28 +82,6 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, s
     selects = ", ".join(f"unnest(?::{dtype}[])" for dtype in columns.values())
     params = [list(col) for col in zip(*rows, strict=True)]
     con.execute(f"{verb} INTO {table} ({names}) SELECT {selects}", params)
-
-
-def _event_date(value: str | None) -> date | None:
-    """Event.date as a DATE: 'YYYY' / 'YYYY-MM' become the first day (precision is kept apart)."""
-    if not value:
-        return None
-    parts = value.strip().split("-")
-    padded = parts + ["01"] * (3 - len(parts))
-    return date.fromisoformat("-".join(p.zfill(2) for p in padded[:3]))
-
-
-def _to_json(value: Any) -> str | None:
-    """JSON text for a JSON column; pydantic models and dates serialise too."""
-    if value is None:
-        return None
-
-    def default(obj: Any) -> Any:
-        if isinstance(obj, BaseModel):
-            return obj.model_dump(mode="json")
-        return str(obj)
-
-    return json.dumps(value, default=default, sort_keys=True)
 
 
 def _insert_events(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> None:
@@ -193,7 +169,10 @@ class Warehouse:
                 yield con
                 con.execute("COMMIT")
             except BaseException as exc:
-                con.execute("ROLLBACK")
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass  # a failed COMMIT (disk full, EFBIG) has ended the transaction already
                 if isinstance(exc, duckdb.Error):
                     raise WarehouseWriteError(
                         f"{what} failed in {self.path} and was rolled back: {exc}") from exc
@@ -267,6 +246,7 @@ class Warehouse:
                                      rec.language, rec.text, rec.content_hash,
                                      rec.extractor_version, now))
                 event_rows.extend(self._event_rows(aid, rec, now, counts))
+            blocks = blocks_of_articles(con, replaced)
             if replaced:
                 deleted = con.execute(
                     "DELETE FROM events WHERE article_id IN (SELECT unnest($ids::VARCHAR[]))",
@@ -274,6 +254,8 @@ class Warehouse:
                 counts.events_deleted = int(deleted[0]) if deleted else 0
             insert_rows(con, "articles", ARTICLE_COLUMNS, article_rows, verb="INSERT OR REPLACE")
             _insert_events(con, event_rows)
+            written = [row[0] for row in article_rows]
+            refresh_clusters(con, blocks | blocks_of_articles(con, written))
         counts.events_written = len(event_rows)
         return counts
 
@@ -304,26 +286,36 @@ class Warehouse:
     @staticmethod
     def _event_rows(aid: str, rec: ArticleRecord, now: Any,
                     counts: LoadCounts) -> list[tuple[Any, ...]]:
-        """Rows for one article's events; duplicates (same id) kept once, bad dates nulled."""
-        rows: list[tuple[Any, ...]] = []
-        seen: set[str] = set()
-        extracted_at = to_utc_naive(rec.extracted_at) or now
-        for n, event in enumerate(rec.events):
-            eid = event_id(aid, event)
-            if eid in seen:
-                counts.events_duplicate += 1
-                continue
-            seen.add(eid)
-            values = event.model_dump()
-            try:
-                values["date"] = _event_date(event.date)
-            except ValueError:
-                counts.warnings.append(
-                    f"{rec.url}: event {n} ({event.type}) has date {event.date!r}, not ISO; stored NULL")
-                values["date"] = None
-            rows.append((eid, aid, *(values.get(f) for f in EVENT_FIELD_TYPES),
-                         rec.extractor_version, extracted_at))
-        return rows
+        """Rows for one article's events (see `event_rows`)."""
+        return event_rows(aid, rec.url, rec.events, rec.extractor_version,
+                          to_utc_naive(rec.extracted_at) or now, counts)
+
+    # -- re-extraction (warehouse/rewrite.py) ------------------------------------------------
+    def articles_to_reextract(self, version: str, *, since: date | None = None,
+                              after: str | None = None, limit: int = 200) -> list[StoredArticle]:
+        """A page of stored articles whose extractor_version is not `version` (keyset by id)."""
+        with self._connection() as con:
+            return page_to_reextract(con, version, since, after, limit)
+
+    def count_current(self, version: str, *, since: date | None = None) -> int:
+        """How many articles in scope were already produced by `version`."""
+        with self._connection() as con:
+            return count_current(con, version, since)
+
+    def replace_events(self, updates: Sequence[EventReplacement], version: str, run_id: str,
+                       types: Sequence[str] | None = None) -> ReplaceCounts:
+        """Replace the events of these articles in ONE transaction (clusters and log included)."""
+        if not updates:
+            return ReplaceCounts()
+        with self._transaction(f"Replacing the events of {len(updates)} articles") as con:
+            return replace_events(con, updates, version, run_id, types,
+                                  insert=_insert_events, event_rows=event_rows,
+                                  event_columns=list(EVENT_COLUMNS))
+
+    def rebuild_clusters(self) -> int:
+        """Recompute every cluster from the stored events (normally never needed)."""
+        with self._transaction("Rebuilding event clusters") as con:
+            return refresh_clusters(con, None)
 
     # -- fetch log, feeds, runs -------------------------------------------------------------
     def log_fetches(self, rows: Sequence[FetchLogRow | dict[str, Any]]) -> int:

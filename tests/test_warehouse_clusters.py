@@ -1,0 +1,182 @@
+"""Event clusters on real DuckDB files: one happening reported by several articles is one cluster."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from extractors.model import Event
+from warehouse import ArticleRecord, Warehouse, run_readonly
+from warehouse.clusters import date_span, quantity_range
+from warehouse.migrations import LATEST_VERSION
+from warehouse.schema import current_version, migrate
+
+
+def dep(quantity: int | None = 12000, *, day: str | None = "2024-11-01", precision: str = "day",
+        qualifier: str | None = "exact", start: int = 0, **kw: object) -> Event:
+    base: dict[str, object] = {
+        "type": "military_deployment", "actor": "PRK", "target": "RUS", "location": "Kursk",
+        "quantity": quantity, "unit": "troops" if quantity else None,
+        "quantity_qualifier": qualifier if quantity else None, "date": day,
+        "date_precision": precision if day else None, "sentence": "North Korea sent troops.",
+        "char_start": start, "char_end": start + 20, "rule_id": "deployment.send_verb"}
+    base.update(kw)
+    return Event.model_validate(base)
+
+
+def art(n: int, events: list[Event], published: date = date(2024, 11, 2),
+        feed: str | None = None, text: str | None = None) -> ArticleRecord:
+    return ArticleRecord(url=f"https://news{n}.example/story", feed=feed or f"feed{n}",
+                         title=f"Story {n}", published=published,
+                         fetched_at=datetime(2024, 11, 3, tzinfo=UTC),
+                         text=text or f"Story {n}. North Korea sent troops.", extractor_version="v1",
+                         events=events)
+
+
+def clusters(db: Path) -> list[tuple]:
+    return run_readonly(db, "SELECT quantity, mention_count, article_count, source_count, "
+                            "first_seen, last_seen, feeds FROM event_clusters "
+                            "ORDER BY quantity NULLS LAST, first_seen")[1]
+
+
+def consistent(db: Path) -> None:
+    """Every event is in exactly one cluster and the mention counts add up."""
+    (row,) = run_readonly(db, """
+        SELECT (SELECT count(*) FROM events),
+               (SELECT count(*) FROM event_cluster_members),
+               (SELECT count(*) FROM events WHERE event_id NOT IN
+                    (SELECT event_id FROM event_cluster_members)),
+               (SELECT coalesce(sum(mention_count), 0) FROM event_clusters),
+               (SELECT count(*) FROM event_cluster_members WHERE cluster_id NOT IN
+                    (SELECT cluster_id FROM event_clusters))""")[1]
+    assert row[0] == row[1] == row[3] and row[2] == 0 and row[4] == 0, row
+
+
+@pytest.fixture()
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "c.duckdb"
+
+
+def test_two_articles_same_deployment_one_cluster(db: Path) -> None:
+    with Warehouse(db) as wh:
+        wh.load_articles([art(1, [dep()], published=date(2024, 11, 2)),
+                          art(2, [dep(qualifier="upper")], published=date(2024, 11, 4))])
+    assert clusters(db) == [(12000, 2, 2, 2, date(2024, 11, 2), date(2024, 11, 4),
+                             ["feed1", "feed2"])]
+    (sources,) = run_readonly(db, "SELECT sources FROM clusters_with_sources")[1][0]
+    assert [s["url"] for s in sources] == ["https://news1.example/story",
+                                           "https://news2.example/story"]
+    assert all(s["sentence"] == "North Korea sent troops." for s in sources)  # own evidence
+    assert run_readonly(db, "SELECT count(*), count(DISTINCT cluster_id) FROM events_with_clusters"
+                        )[1] == [(2, 1)]
+    consistent(db)
+
+
+def test_different_quantity_or_date_are_separate(db: Path) -> None:
+    with Warehouse(db) as wh:
+        wh.load_articles([
+            art(1, [dep(12000)]),
+            art(2, [dep(3000)]),                                  # another quantity
+            art(3, [dep(12000, day="2024-12-20")], published=date(2024, 12, 21)),  # weeks later
+            art(4, [dep(12000, location="Kyiv")]),               # another place
+            art(5, [dep(12000, unit="units")]),                  # another unit
+            art(6, [dep(None)]),                                 # no number: fits the first
+        ])
+    rows = clusters(db)
+    assert [(q, n) for q, n, *_ in rows] == [(3000, 1), (12000, 2), (12000, 1), (12000, 1),
+                                              (12000, 1)]
+    assert run_readonly(db, "SELECT count(*) FROM event_clusters WHERE unit = 'units'")[1] == [(1,)]
+    consistent(db)
+
+
+def test_complete_linkage_does_not_chain(db: Path) -> None:
+    # 10,000 ~ "about 10,900" ~ 11,800, but 10,000 and 11,800 are not compatible.
+    with Warehouse(db) as wh:
+        wh.load_articles([art(1, [dep(10000)]), art(2, [dep(10900, qualifier="approx")]),
+                          art(3, [dep(11800)])])
+    assert sorted(n for _, n, *_ in clusters(db)) == [1, 2]
+    consistent(db)
+
+
+def test_partial_dates_and_undated_events_use_spans() -> None:
+    seen = date(2024, 11, 20)
+    assert date_span(date(2024, 10, 1), "month", seen) == (date(2024, 10, 1), date(2024, 10, 31))
+    assert date_span(date(2024, 9, 1), "season", seen)[1] == date(2024, 12, 1)
+    assert date_span(date(2024, 1, 1), "year", seen) == (date(2024, 1, 1), date(2024, 12, 31))
+    assert date_span(None, None, seen) == (seen, seen)
+    assert quantity_range(100, "approx") == pytest.approx((90, 110))
+    assert quantity_range(100, "upper") == (50, 100) and quantity_range(100, "lower") == (100, 200)
+    assert quantity_range(None, "exact") is None
+
+
+def test_reruns_change_no_row_and_ids_do_not_depend_on_load_order(tmp_path: Path) -> None:
+    batch = [art(i, [dep(12000 if i % 2 else 3000, start=0),
+                     dep(None, type="condemnation", actor="KOR", target="PRK", start=40)],
+                 published=date(2024, 11, 1 + i)) for i in range(6)]
+    a, b = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    with Warehouse(a) as wh:
+        wh.load_articles(batch)
+        counts = wh.counts()
+        assert (counts["events"], counts["event_clusters"], counts["event_cluster_members"]) == (
+            12, 3, 12)
+        wh.load_articles(batch)
+        wh.load_articles(batch[:3])
+        assert wh.counts() == counts
+    with Warehouse(b) as wh:  # another file, reversed, in two batches
+        wh.load_articles(list(reversed(batch[3:])))
+        wh.load_articles(list(reversed(batch[:3])))
+    sql = "SELECT * FROM event_clusters ORDER BY cluster_id"
+    assert run_readonly(a, sql)[1] == run_readonly(b, sql)[1]
+    sql = "SELECT * FROM event_cluster_members ORDER BY event_id"
+    assert run_readonly(a, sql)[1] == run_readonly(b, sql)[1]
+
+
+def test_changed_article_moves_its_event_to_another_cluster(db: Path) -> None:
+    with Warehouse(db) as wh:
+        wh.load_articles([art(1, [dep(12000)]), art(2, [dep(12000)])])
+        assert [n for _, n, *_ in clusters(db)] == [2]
+        # article 2 is corrected: now it says 3,000
+        wh.load_articles([art(2, [dep(3000)], text="Story 2, corrected: 3,000 troops.")])
+        assert wh.counts()["event_clusters"] == 2
+    assert [(q, n) for q, n, *_ in clusters(db)] == [(3000, 1), (12000, 1)]
+    consistent(db)
+
+
+def test_v2_file_is_migrated_and_its_events_clustered(db: Path) -> None:
+    """A database made by the previous schema version (2) is upgraded on open."""
+    con = duckdb.connect(str(db))
+    assert migrate(con, target=2) == [1, 2]
+    for n in (1, 2):
+        con.execute(f"INSERT INTO articles VALUES ('a{n}', 'https://u{n}', 'https://u{n}', 'f{n}', "
+                    f"'t{n}', NULL, DATE '2024-11-0{n}', TIMESTAMP '2024-11-03 10:00', 'en', "
+                    "'text', 'h', 'v1', TIMESTAMP '2024-11-03 10:00')")
+        con.execute("INSERT INTO events (event_id, article_id, type, actor, target, status, "
+                    "sentence, char_start, char_end, rule_id, confidence, rule_version, "
+                    "extractor_version, extracted_at, quantity, unit, date, date_precision) VALUES "
+                    f"('e{n}', 'a{n}', 'military_deployment', 'PRK', 'RUS', 'asserted', 's', 0, 1, "
+                    "'r', 0.5, 1, 'v1', now()::TIMESTAMP, 12000, 'troops', DATE '2024-11-01', 'day')")
+    con.close()
+    with Warehouse(db) as wh:
+        counts = wh.counts()
+    assert (counts["articles"], counts["events"], counts["event_clusters"],
+            counts["event_cluster_members"]) == (2, 2, 1, 2)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert current_version(con) == LATEST_VERSION >= 3
+        assert con.execute("SELECT mention_count, first_seen, last_seen FROM event_clusters"
+                           ).fetchall() == [(2, date(2024, 11, 1), date(2024, 11, 2))]
+    finally:
+        con.close()
+    consistent(db)
+
+
+def test_place_is_compared_case_insensitively_and_refreshes_stay_consistent(db: Path) -> None:
+    with Warehouse(db) as wh:
+        wh.load_articles([art(1, [dep(location="Kursk")]), art(2, [dep(location="KURSK ")])])
+        assert [n for _, n, *_ in clusters(db)] == [2]
+        wh.load_articles([art(2, [dep(location="KURSK ", quantity=500)], text="Story 2, v2.")])
+        assert sorted(n for _, n, *_ in clusters(db)) == [1, 1]
+    consistent(db)
