@@ -93,6 +93,8 @@ def _find_attributions(s: str, cues: Cues) -> list[Attribution]:
             start = bm.end()
         a, b = _clean_src(s, start, vm.start())
         words = _WORD.findall(s[a:b])
+        if re.search(r"\bwhat\s+\S+\s*$", s[a:b], re.I):
+            continue  # "unveiled what it says is ...": a hedge inside the clause, not its source
         if 0 < len(words) <= 10:
             out.append(Attribution(a, b, vm.start(), vm.end(), s[a:b], "lead", denial))
     return out

@@ -31,6 +31,7 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                         r"|\bsince\s+(?:" + _MONTH.replace("?P<month>", "") + r"|\d{4})\b"
                         r"|\b(?:recently|in\s+recent\s+(?:days|weeks|months))\b"
                         r"|\b(?:\w+|\d+)\s+weeks?\s+ago\b", re.I)),
+    ("month_rel_year", re.compile(r"\b" + _MONTH + r"\s+(?:of\s+)?(?P<which>last|this|next)\s+year\b")),
     ("year_start", re.compile(r"\b(?:since\s+the\s+(?:start|beginning)\s+of\s+(?:this|the)\s+year"
                               r"|so\s+far\s+this\s+year|earlier\s+this\s+year)\b", re.I)),
     ("rel_year", re.compile(r"\b(?:(?:early|late|mid|earlier|later)[- ])?(?P<which>last|this|next)\s+year\b", re.I)),
@@ -91,6 +92,9 @@ def _resolve(kind: str, m: re.Match[str], pub: dt.date | None) -> tuple[dt.date 
         if d and d > pub + dt.timedelta(days=7):
             d = _safe_date(pub.year - 1, mon, int(g["day"]))
         return d, "day"
+    if kind == "month_rel_year":  # "in April last year"
+        off = {"last": -1, "this": 0, "next": 1}[g["which"].lower()]
+        return dt.date(pub.year + off, _month_num(g["month"]), 1), "month"
     if kind == "year_start":
         return dt.date(pub.year, 1, 1), "year"
     if kind == "rel_year":

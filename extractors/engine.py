@@ -16,13 +16,13 @@ from typing import Any
 from extractors.compiler import CompiledRule, RuleSet
 from extractors.context import find_attributions, governing, in_relative_clause, is_planned, veto
 from extractors.dates import DateExpr, dateline_date, find_dates
+from extractors.doers import NON_STATE, PARTY_GAP, actor_units
 from extractors.mentions import Mention, find_actors, find_places, find_weapons
 from extractors.merge import merge_events
 from extractors.model import Event
 from extractors.quantities import find_quantities
 from extractors.slots import (
     Unit,
-    coordinated,
     group_units,
     outside,
     pick_location,
@@ -35,7 +35,6 @@ from extractors.text import Sentence, normalize, split_sentences
 
 MAX_TEXT = 2_000_000
 MAX_HITS_PER_SENTENCE = 24
-MAX_ACTOR_GAP = 150  # chars between a doer and its trigger; farther names belong to other clauses
 
 
 class Analysis:
@@ -122,55 +121,6 @@ def _near(patterns: tuple, s: str, start: int, end: int, window: int | None) -> 
     return any(p.search(s, lo, hi) for p in patterns)
 
 
-def _actor_units(rule: CompiledRule, an: Analysis, ts: int, te: int, qnoun: tuple[int, int] | None
-                 ) -> list[Unit]:
-    s = an.sent.norm
-    side = rule.slots.actor
-    cands = outside(an.units, an.speaker_spans)
-    if side == "none":
-        return []
-    if side == "victim":
-        if qnoun:
-            inside = [u for u in cands if qnoun[0] <= u.start < qnoun[1] and u.head.kind != "pronoun"]
-            return inside[:1]
-        return []
-    if side == "after":
-        after = [u for u in cands if u.start >= te and u.head.kind != "pronoun"]
-        if not re.search(r"\b(?:by|to|from)\s*$", s[ts:te], re.I):
-            after = [u for u in after if re.search(r"\b(?:by|from)\s+(?:\S+\s+){0,2}$", s[te:u.start], re.I)]
-        return after[:1]
-    passive = (re.search(r"\b(?:was|were|been|being|be|is|are)\s+(?:\w+ly\s+)?$", s[:ts], re.I)
-               and not re.match(r"\w+ing\b", s[ts:te]))
-    if passive and side == "before" and not re.search(r"\bby\s*$", s[ts:te]):
-        by = [u for u in cands if u.start >= te and u.head.kind != "pronoun"
-              and re.search(r"\bby\s+(?:\S+\s+){0,2}$", s[te:u.start], re.I)]
-        if by or rule.slots.passive_actor == "by":
-            return by[:1]
-    before = [u for u in cands if u.end <= ts and ts - u.end <= MAX_ACTOR_GAP and (not _quantified(s, u) or passive)
-              and not _LOCATIVE.search(s, max(0, u.start - 12), u.start)]
-    if not before:
-        return []
-    idx = an.units.index(before[-1])
-    if side == "parties" or not rule.slots.coordinate:
-        return [before[-1]]
-    return coordinated(an.units, idx, s)
-
-
-_NON_STATE = re.compile(r"\b(?:rebels?|militants?|insurgents?|guerr?ill?as|gunmen|separatists?|jihadists?|militia(?:men)?|"
-                        r"fighters|opposition|protesters|demonstrators|activists|extremists|terrorists|"
-                        r"assailants|attackers|bombers?)$", re.I)
-_LOCATIVE = re.compile(r"\b(?:in|at|near|inside|outside|into|across|throughout|around)\s+(?:the\s+)?$", re.I)
-
-
-def _quantified(s: str, u: Unit) -> bool:
-    """A nationality right after a number ("46 Afghan civilians") names victims, not doers."""
-    if u.head.kind != "demonym":
-        return False
-    return bool(re.search(r"(?:\b\d[\d,.]*|\b(?:two|three|four|five|six|seven|eight|nine|ten|dozens|hundreds|"
-                          r"thousands|scores|several|many|one|\w+teen|\w+ty))\s+(?:of\s+the\s+)?"
-                          r"(?:(?!years|days|months|weeks|after|before|ago)[a-z][\w-]*\s+){0,2}$", s[:u.start], re.I))
-
-
 def _proper_name_trigger(s: str, ts: int) -> bool:
     """A capitalised trigger mid-sentence ("Red Dead Redemption", "Attack on Titan") is a name."""
     first = re.match(r"[A-Za-z]+", s[ts:])
@@ -203,7 +153,7 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
     s, sent = an.sent.norm, an.sent
     sl = rule.slots
     q, hint, noun_end = pick_quantity(an.quants, sl.quantity, rule.quantity_nouns, s, ts, te)
-    actors = _actor_units(rule, an, ts, te, (q.start, noun_end) if q else None)
+    actors = actor_units(rule, an, ts, te, (q.start, noun_end) if q else None)
     status, attributed, at = _status(rule, an, ts, te, rs, discourse)
     resolved: list[tuple[str | None, str | None, Unit | None]] = []
     for u in actors:
@@ -212,14 +162,16 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
             if name is None:
                 continue
             resolved.append((code, name, u))
-        elif u.head.kind == "demonym" and rule.type != "casualties" and _NON_STATE.search(s, u.start, u.end):
+        elif u.head.kind == "demonym" and rule.type != "casualties" and NON_STATE.search(s, u.start, u.end):
             resolved.append((None, sent.text[u.start:u.end], u))  # "Syrian rebels": not the state
         else:
             resolved.append((u.head.code, sent.text[u.head.start:u.head.end] if u.head.kind == "person"
                              else sent.text[u.start:u.end] if u.head.kind != "demonym"
                              else sent.text[u.head.start:u.head.end], u))
     if at is not None and not resolved and not at.denial and at.mode == "lead" and sl.actor != "victim" \
-            and re.match(r"(?i)announc|confirm|report|unveil|disclos|reveal|claim", s[at.verb_start:at.verb_end]):
+            and sl.actor_within is None \
+            and (re.match(r"(?i)announc|confirm|report|unveil|disclos|reveal|claim", s[at.verb_start:at.verb_end])
+                 or re.match(r"\s+(?:that\s+)?(?:it|they)\s", s[at.verb_end:ts])):  # "NATO says it will deploy"
         inside = [u for u in an.units if at.src_start <= u.start < at.src_end
                   and (u.head.kind in ("state", "capital", "org", "person") and u.head.code
                        or u.head.kind in ("group", "intl"))]
@@ -242,7 +194,7 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
             before = [u for u in outside(an.units, an.speaker_spans) if u.end <= ts]
             if unit is not None and len(before) >= 2 and before[-1] is unit:
                 prev = before[-2]
-                if re.fullmatch(r"\s*(?:,\s*and|and|,)\s*(?:the\s+)?", s[prev.end:unit.start]):
+                if re.fullmatch(PARTY_GAP, s[prev.end:unit.start]):
                     pcode, pname = (resolve_pronoun(prev, an.units, discourse) if prev.head.kind == "pronoun"
                                     else (prev.head.code, prev.head.text))
                     if pname is not None:
@@ -279,6 +231,8 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
             within=sl.location_within, from_ok=sl.direction == "withdraw")
         if not sl.location:
             loc = loc_country = None
+        if rule.type == "attack" and target is None and loc_country and loc_country != code:
+            target = loc_country  # "air raids on Susangerd": the state whose ground was hit
         if sl.require_location and loc is None:
             continue
         if sl.require_quantity and q is None:
@@ -377,7 +331,25 @@ def _extract(text: str, published: Any, rs: RuleSet) -> list[Event]:
                 continue
             raw.extend(_events_for_trigger(rule, an, ts, te, rs, pub, discourse))
         history.append(an)
+    _inherit_from_attack(raw)
     return [Event.model_validate(e) for e in merge_events(raw)]
+
+
+_ANAPHORIC = re.compile(r"\b(?:in|during|by|from)\s+(?:the|that|this)\s+(?:\w+\s+)?(?:attack|strike|blast|bombing|"
+                        r"explosion|shelling|raid|assault)\b", re.I)
+
+
+def _inherit_from_attack(raw: list[dict[str, Any]]) -> None:
+    """"42 people were wounded in the attack": the casualties share the last attack's place and day."""
+    last: dict[str, Any] | None = None
+    for e in raw:
+        if e["type"] == "attack":
+            last = e
+        elif e["type"] == "casualties" and last is not None and _ANAPHORIC.search(e["sentence"]):
+            if e["location"] is None and last.get("location"):
+                e["location"], e["location_country"] = last["location"], last["location_country"]
+            if e["date"] is None and last.get("date"):
+                e["date"], e["date_precision"] = last["date"], last["date_precision"]
 
 
 def extract(text: str, published: dt.date | None, ruleset: RuleSet, title: str | None = None

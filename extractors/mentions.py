@@ -132,9 +132,16 @@ def find_actors(s: str, rs: RuleSet) -> list[Mention]:
     return out
 
 
+def _maximal(hits: list[tuple[int, int, object]]) -> list[tuple[int, int, object]]:
+    """Drop a hit overlapped by a longer one ("the Gulf" inside "the Gulf of Aden")."""
+    return [h for h in hits if not any(g[0] < h[1] and h[0] < g[1] and g[1] - g[0] > h[1] - h[0] for g in hits)]
+
+
 def find_places(s: str, rs: RuleSet) -> list[Mention]:
     out = []
-    for start, end, ref in _scan(rs.places, s):
+    raw = [(end_idx - len(key) + 1, end_idx + 1, value) for end_idx, (key, value) in rs.places.iter(s)]  # type: ignore[attr-defined]
+    raw = [h for h in raw if _boundary_ok(s, h[0], h[1]) and not _compass_prefix(s, h[0], h[1])]
+    for start, end, ref in _longest(_maximal(raw)) if len(raw) > 1 else raw:
         assert isinstance(ref, PlaceRef)
         surface = s[start:end]
         out.append(Mention(start, end, surface, None, "place", ref.name or surface, ref.country))

@@ -38,9 +38,10 @@ QUANTITY = re.compile(
     rf"(?:between\s+)?"
     rf"(?:(?P<num>{_NUM})(?:\s*(?:-|to|and)\s*(?P<num2>{_NUM}))?(?P<odd>-odd)?"
     rf"|(?P<vague>{_VAGUE_RX})(?:\s+of)?"
-    rf"|(?P<one>an?)(?=\s+(?:[\w-]+\s+)?(?:child|man|woman|boy|girl|soldier|civilian|person|policeman|"
+    rf"|(?P<one>an?)(?=\s+(?:[\w-]+\s+){{0,3}}?(?:child|man|woman|boy|girl|soldier|civilian|person|policeman|"
     rf"police\s+officer|journalist|reporter|photographer|cameraman|doctor|nurse|teenager|worker|student|"
-    rf"protester|resident|guard|officer|serviceman|pilot|sailor|marine|militant)\b))"
+    rf"protester|resident|guard|officer|serviceman|pilot|sailor|marine|militant|hostage|commander|leader|"
+    rf"official|diplomat|priest|farmer|fisherman|driver|settler|activist|tourist|contractor)\b))"
     rf"(?P<glue>-(?:ton|tonne|strong|man|member))?(?![\w])",
     re.IGNORECASE,
 )

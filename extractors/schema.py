@@ -70,6 +70,8 @@ class Slots(Strict):
     denier: Literal["actor", "target", "none"] = "actor"
     require_quantity: bool = False
     location_within: int | None = Field(default=None, ge=0, description="max words between trigger and place")
+    actor_within: int | None = Field(default=None, ge=0,
+                                     description="max chars between doer and trigger (nominal triggers: 'Israeli air raids')")
     distinct_parties: bool = False
     coordinate: bool = True
 

@@ -40,7 +40,9 @@ _LOCATIVE_PREFIX = re.compile(
 # "the eastern Ukrainian town of Chasiv Yar": a place the gazetteer may not know
 _NAMED_PLACE = re.compile(
     r"\b(?:[\w-]+\s+){0,3}?(?:village|town|city|settlement|district|province|region|port|airport|air\s+base|"
-    r"base|enclave|stronghold|hub)\s+of\s+(?P<name>[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)")
+    r"base|enclave|stronghold|hub)\s+of\s+(?P<name>[A-Z][\w'-]+(?:\s+(?!(?:Monday|Tuesday|Wednesday|Thursday|Friday|"
+    r"Saturday|Sunday|January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"On|In|At|And|But|The)\b)[A-Z][\w'-]+)?)")
 GENERIC_CLASSES = {"missile", "small_arms", "aircraft", "warship", "artillery"}
 
 
@@ -133,6 +135,7 @@ def pick_target(units: list[Unit], trig_end: int, s: str, mode: str, actor_code:
             or re.search(r"\b(?:by|of)\s+(?:the\s+)?$", s[:u.start], re.I)
             and re.search(r"\b(?:attack|attacks|deployment|actions?|launch|test|strikes?|invasion|aggression|"
                           r"annexation|occupation|behavior|behaviour|decision|move|seizure|shelling|bombing)\s+"
+                          r"(?:(?:announced|made|taken|ordered|carried\s+out|launched|[\w,]+day|on|last|this)\s+){0,4}"
                           r"(?:by|of)\s+(?:the\s+)?$", s[:u.start], re.I)]
     for u in after:
         if u.head.code is None and u.head.kind not in ("group", "intl"):
@@ -163,7 +166,9 @@ def pick_location(places: list[Mention], state_units: list[Unit], s: str, trig_s
         named = None  # the gazetteer knows it: use its spelling and country
     if cands:
         best = min(cands, key=lambda p: (p.start < trig_end, abs(p.start - trig_end)))
-        if not (named and trig_end <= named.start("name") < best.start):
+        named_first = named and (trig_end <= named.start("name") < best.start
+                                 or best.end <= named.start("name") and named.start() <= best.end + 1)
+        if not named_first:  # "the West Bank city of Tulkarm": the city is the more specific place
             return best.canonical, best.country, best.start
     if named:
         country = next((u.head.code for u in state_units if named.start() <= u.start < named.start("name")),
@@ -171,8 +176,9 @@ def pick_location(places: list[Mention], state_units: list[Unit], s: str, trig_s
         return named.group("name"), country, named.start("name")
     for u in state_units:
         m = u.head
-        if m.kind not in ("capital", "state") or m.code in exclude_codes:
-            continue
+        if m.kind not in ("capital", "state") or (
+                m.code in exclude_codes and not re.search(r"\b(?:in|inside|within)\s+(?:the\s+)?$", s[:u.start])):
+            continue  # "sent troops to Russia": the host; "forces in Lebanon": also where they are
         if after_only and u.start < trig_end:
             continue
         if within is not None and (u.start < trig_end or len(s[trig_end:u.start].split()) > within
@@ -186,7 +192,8 @@ def pick_location(places: list[Mention], state_units: list[Unit], s: str, trig_s
         if m.kind == "capital" and (_LOCATIVE_PREFIX.search(prefix) or _PREP_BEFORE.search(prefix)
                                     and not re.search(r"\b(?:to|from|on|of)\s+$", prefix)):
             return m.text, m.code, u.start
-        if m.kind == "state" and re.search(r"\b(?:in|inside|across|over)\s+(?:the\s+)?$", prefix) \
+        if m.kind == "state" and re.search(r"\b(?:in|inside|across|over)\s+(?:the\s+)?(?:(?:north|south|east|west|central)"
+                                           r"(?:ern|east|west|eastern|western)?\s+)?$", prefix, re.I) \
                 and s[u.end:u.end + 2] != "'s":
             return m.text, m.code, u.start
     return None, None, None
@@ -248,7 +255,7 @@ def pick_weapon(weapons: list[Mention], trig_start: int, trig_end: int
     if not weapons:
         return None, None
     after = [w for w in weapons if w.start >= trig_start]
-    before = [w for w in weapons if w.end <= trig_start]
+    before = [w for w in weapons if w.start < trig_start]  # incl. "hydrogen [bomb test]"
     ordered = after + list(reversed(before))
     name = next((w.text for w in ordered if w.kind == "name"), None)
     cls = next((w.canonical for w in ordered if w.kind == "class"), None)

@@ -1,0 +1,103 @@
+"""Who did it: the doer units standing before (or after) a trigger.
+
+Split from the engine so each stays small; pure functions over one sentence's
+actor units.  Why the filters exist is said next to each one.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from extractors.compiler import CompiledRule
+from extractors.slots import Unit, coordinated, outside
+
+MAX_ACTOR_GAP = 150  # chars between a doer and its trigger; farther names belong to other clauses
+
+
+def actor_units(rule: CompiledRule, an: Any, ts: int, te: int, qnoun: tuple[int, int] | None
+                 ) -> list[Unit]:
+    s = an.sent.norm
+    side = rule.slots.actor
+    cands = outside(an.units, an.speaker_spans)
+    if side == "none":
+        return []
+    if side == "victim":
+        if qnoun:
+            inside = [u for u in cands if qnoun[0] <= u.start < qnoun[1] and u.head.kind != "pronoun"]
+            if not inside and re.search(r"\bothers\b", s[qnoun[0]:qnoun[1]], re.I):
+                # "killed one U.S. soldier and wounded two others": the others are of the same side
+                inside = [u for u in cands if u.end <= qnoun[0] and qnoun[0] - u.end <= 60
+                          and u.head.kind in ("demonym", "state")][-1:]
+            return inside[:1]
+        return []
+    if side == "after":
+        after = [u for u in cands if u.start >= te and u.head.kind != "pronoun"]
+        if not re.search(r"\b(?:by|to|from)\s*$", s[ts:te], re.I):
+            after = [u for u in after if re.search(r"\b(?:by|from)\s+(?:\S+\s+){0,2}$", s[te:u.start], re.I)]
+        return after[:1]
+    if rule.type == "attack":  # "a strike ..., which Moscow blamed on Kyiv": the blamed party did it
+        blamed = [u for u in cands if te <= u.start <= te + 90 and u.head.kind != "pronoun"
+                  and re.search(r"\b(?:blamed|pinned)\s+on\s+(?:the\s+)?$", s[max(0, u.start - 20):u.start], re.I)]
+        if blamed:
+            return blamed[:1]
+    passive = (re.search(r"\b(?:was|were|been|being|be|is|are)\s+(?:\w+ly\s+)?$", s[:ts], re.I)
+               and not re.match(r"\w+ing\b", s[ts:te]))
+    if passive and side == "before" and not re.search(r"\bby\s*$", s[ts:te]):
+        by = [u for u in cands if u.start >= te and u.head.kind != "pronoun"
+              and re.search(r"\bby\s+(?:\S+\s+){0,2}$", s[te:u.start], re.I)]
+        if by or rule.slots.passive_actor == "by":
+            return by[:1]
+    # "5,000 American troops remain", "two Israeli air raids": the counted nationality is the doer's
+    counted_ok = passive or rule.type == "military_deployment" or rule.slots.actor_within is not None
+    gap = MAX_ACTOR_GAP if rule.slots.actor_within is None else rule.slots.actor_within
+    if rule.type == "attack":  # "Putin denounced a drone strike": the denouncer did not strike
+        cands = [u for u in cands if u.end > ts or not _REACTION.search(s, u.end, ts)]
+    before = [u for u in cands if (u.end <= ts or u.start < ts < u.end) and ts - u.end <= gap and (not _quantified(s, u) or counted_ok or _subject_of(rule, s, u, ts))
+              and not _LOCATIVE.search(s, max(0, u.start - 26), u.start)
+              and not (re.match(r"\s+(?:border|frontier|coast|waters)\b", s[u.end:u.end + 12])  # "on the Thai border"
+                       and re.search(r"\b(?:on|along|off|to)\s+(?:the\s+)?$", s[max(0, u.start - 12):u.start]))
+              and not (u.head.kind == "pronoun" and re.search(r"\bwhat\s+$", s[max(0, u.start - 8):u.start], re.I))]
+    # "what it called a test": that pronoun is a hedge, the doer stands further back
+    asides = [(m.start(), m.end()) for m in _ASIDE.finditer(s, 0, ts)]
+    if asides:  # "Finland, which borders Russia, joined NATO": the doer stands outside the aside
+        before = [u for u in before if not any(a <= u.start < b for a, b in asides)] or before
+    if rule.slots.actor_within is not None:  # nominal trigger: only modifiers between doer and noun
+        before = [u for u in before if u.end > ts or not _NOT_MODIFIER.search(s, u.end, ts) or (
+            re.search(r"\b(?:blam\w+|accus\w+|held)\s+$", s[:u.start], re.I)  # "blamed Israel for the bombing"
+            and re.fullmatch(r"\s+(?:for|of)\s+(?:the\s+|an?\s+)?(?:[\w-]+\s+)?", s[u.end:ts]))]
+    if not before:
+        return []
+    idx = an.units.index(before[-1])
+    if side == "parties" or not rule.slots.coordinate:
+        return [before[-1]]
+    return coordinated(an.units, idx, s)
+
+
+NON_STATE = re.compile(r"\b(?:rebels?|militants?|insurgents?|guerr?ill?as|gunmen|separatists?|jihadists?|militia(?:men)?|"
+                        r"fighters|opposition|protesters|demonstrators|activists|extremists|terrorists|"
+                        r"assailants|attackers|bombers?)$", re.I)
+# "Libyan leader Muammar Gaddafi and Bulgarian ...": a title and a name may stand between the parties
+PARTY_GAP = re.compile(r"(?:\s+(?:leader|President|Prime\s+Minister|Premier|King|Emir|Chancellor|Foreign\s+Minister|"
+                        r"Defen[cs]e\s+Minister|officials|[A-Z][\w.'-]+)){0,4}\s*(?:,\s*and|and|,)\s*(?:the\s+)?")
+_NOT_MODIFIER = re.compile(r"[,;:()\u2014]|\b(?:in|on|at|of|by|for|with|to|from|into|and|or|that|which|who|said|says|"
+                           r"was|were|is|are|has|have|had|been|\w+ed|\w+ing)\b", re.I)
+_REACTION = re.compile(r"\b(?:denounc|condemn|critici[sz]|deplor|decr[iy]|blam|accus|protest|complain|mourn|"
+                       r"investigat|probe|survive|witness|report|warn|fear|vow|threaten|retaliat|respond)\w*", re.I)
+_ASIDE = re.compile(r",\s*(?:which|who|whose|where)\b[^,;]*,")
+_LOCATIVE = re.compile(r"\b(?:in|at|near|inside|outside|into|across|throughout|around)\s+(?:the\s+)?"
+                       r"(?:(?:north|south|east|west|central)\w*\s+)?$", re.I)
+
+
+def _subject_of(rule: CompiledRule, s: str, u: Unit, ts: int) -> bool:
+    """"Two Palestinian suicide bombers killed ...": a counted nationality right before the verb is its subject."""
+    return rule.type == "attack" and u.end <= ts and ts - u.end <= 30 and not _NOT_MODIFIER.search(s, u.end, ts)
+
+
+def _quantified(s: str, u: Unit) -> bool:
+    """A nationality right after a number ("46 Afghan civilians") names victims, not doers."""
+    if u.head.kind != "demonym":
+        return False
+    return bool(re.search(r"(?:\b\d[\d,.]*|\b(?:two|three|four|five|six|seven|eight|nine|ten|dozens|hundreds|"
+                          r"thousands|scores|several|many|one|\w+teen|\w+ty))\s+(?:of\s+the\s+)?"
+                          r"(?:(?!years|days|months|weeks|after|before|ago)[a-z][\w-]*\s+){0,2}$", s[:u.start], re.I))
