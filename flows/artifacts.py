@@ -124,6 +124,29 @@ def events_in_window(
     return table
 
 
+def report_path_for(db_path: Path | str) -> Path:
+    """Where a run leaves its HTML report: beside the database, ``<name>.report.html``."""
+    path = Path(db_path)
+    return path.with_name(f"{path.stem}.report.html")
+
+
+def _report_line(db_path: Path | str) -> str:
+    """Refresh the run's HTML report and say where it is; a failure only costs the line.
+
+    Analysts open the report from the run page in the UI, so each run rewrites it (one
+    file, a few aggregate queries); a broken report must never fail a run whose data is
+    already committed.
+    """
+    from flows.report import load_report_data, write_report
+
+    out = report_path_for(db_path)
+    try:
+        write_report(load_report_data(Path(db_path), notify=lambda _msg: None), out)
+    except Exception as exc:  # noqa: BLE001 - reported in the artifact, never raised
+        return f"\nReport not refreshed: `{type(exc).__name__}: {exc}`\n"
+    return f"\nReport: `{out.resolve()}` (open it in a browser; `muster report` rebuilds it)\n"
+
+
 def publish_run_artifacts(
     kind: str,
     report: Any,
@@ -152,6 +175,8 @@ def publish_run_artifacts(
     )
     if events_error:
         markdown += f"\nEvents table unavailable: `{events_error}`\n"
+    if not dry_run and error is None:
+        markdown += _report_line(db_path)
     create_markdown_artifact(
         markdown=markdown, key=f"{kind}-{SUMMARY_KEY_SUFFIX}",
         description=f"{kind}: feeds, articles by outcome, failures by reason, events by type",

@@ -159,6 +159,10 @@ def test_ingest_urls_deployment_loads_rows_and_publishes_artifacts(
     assert "| articles new | 1 |" in summary.data and "http_404 | 1 |" in summary.data
     for etype in {e[0] for e in events}:
         assert f"{etype} | {sum(1 for e in events if e[0] == etype)} |" in summary.data
+    # the summary points at the run's refreshed HTML report, which shows the seed's events
+    report = db.with_name(f"{db.stem}.report.html")
+    assert f"Report: `{report.resolve()}`" in summary.data, summary.data
+    assert "Kursk" in report.read_text(encoding="utf-8")
     table = arts["muster-ingest-urls-events"]
     assert table.type == "table"
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data

@@ -1,0 +1,457 @@
+"""Muster's end-to-end benchmark (issue 7): A, B, C, D, extraction, loading, peak RSS.
+
+One command, on one machine, against N real pages served from 127.0.0.1:
+
+    uv run python benchmarks/run.py --n 500            # everything, N = 500
+    uv run python benchmarks/run.py --n 2000 --only B  # just B (and its peak RSS) at N = 2000
+
+- A: one process, a plain loop of ``trafilatura.extract`` over the exact bytes served;
+- B0: ``muster run`` against an empty feed (interpreter, imports, Prefect client start-up);
+- E: B0 in Prefect's ephemeral mode (no ``PREFECT_API_URL``): ephemeral start-up cost;
+- B: ``muster run`` end to end (subprocess, fresh database), against a long-lived local
+  Prefect server this harness starts (``--prefect ephemeral`` for ephemeral mode);
+- C: B again against the unchanged server (conditional GETs, seen-article skipping);
+- D: the same pipeline steps without Prefect (``benchmarks/plain_pipeline.py``, subprocess);
+- X: ``extractors.extract`` alone over A's clean text (MB/s, one core);
+- L: ``Warehouse.load_articles`` alone (events/s, batches of ``batch_size``).
+
+The page server is its own process (``benchmarks/page_server.py``) so its Python never
+shares a GIL with what is measured.  Peak RSS is the peak of the *sum* over the measured
+process and its descendants (Prefect's ephemeral server is a subprocess), polled from
+/proc every 50 ms.  Writes ``benchmarks/results/bench-N<n>-<time>.json`` and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import page_server  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+MUSTER = [sys.executable, "-m", "flows"]
+TARGETS = {
+    "B/A": 0.65,   # B <= 0.65 x A
+    "C/B": 0.05,   # C <= 0.05 x B
+    "B/D": 1.10,   # Prefect adds at most 10 %
+    "RSS2000/RSS500": 1.3,
+}
+
+
+# -- process measurement ---------------------------------------------------------------------
+def _children_map() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
+        kids.setdefault(ppid, []).append(int(entry))
+    return kids
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _tree_rss_kb(root: int) -> tuple[int, int]:
+    """(RSS of root, RSS of root + all descendants), in KiB."""
+    kids = _children_map()
+    total, stack, seen = 0, [root], set()
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        total += _rss_kb(pid)
+        stack.extend(kids.get(pid, []))
+    return _rss_kb(root), total
+
+
+def run_measured(cmd: list[str], env: dict[str, str], cwd: Path, log: Path) -> dict:
+    """Run ``cmd`` to completion; wall time, peak RSS (main, tree) and its exit code."""
+    peak = {"main_kb": 0, "tree_kb": 0}
+    with open(log, "wb") as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        done = threading.Event()
+
+        def poll() -> None:
+            while not done.is_set():
+                main, tree = _tree_rss_kb(proc.pid)
+                peak["main_kb"] = max(peak["main_kb"], main)
+                peak["tree_kb"] = max(peak["tree_kb"], tree)
+                done.wait(0.05)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        done.set()
+        poller.join()
+    return {
+        "wall_s": round(wall, 3),
+        "exit": proc.returncode,
+        "peak_rss_mb": round(peak["tree_kb"] / 1024, 1),
+        "peak_rss_main_mb": round(peak["main_kb"] / 1024, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "log": str(log),
+    }
+
+
+def db_counts(db: Path) -> dict:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {
+            "articles": con.execute("SELECT count(*) FROM articles").fetchone()[0],
+            "events": con.execute("SELECT count(*) FROM events").fetchone()[0],
+        }
+    finally:
+        con.close()
+
+
+# -- the in-process measurements -------------------------------------------------------------
+def measure_a(bodies: list[bytes]) -> tuple[dict, list[str]]:
+    """A: trafilatura.extract (defaults) over every served body, one process, one core."""
+    import trafilatura
+
+    texts: list[str] = []
+    t, c = time.perf_counter(), time.process_time()
+    for body in bodies:
+        text = trafilatura.extract(body)
+        if text:
+            texts.append(text)
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    mb_in = sum(map(len, bodies)) / 1e6
+    return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 2), "pages": len(bodies),
+            "with_text": len(texts), "html_mb": round(mb_in, 2),
+            "pages_per_s": round(len(bodies) / wall, 1)}, texts
+
+
+def measure_extract(texts: list[str]) -> tuple[dict, list]:
+    """X: extractors.extract alone over clean text (MB/s of text, one core)."""
+    from extractors import extract
+    from extractors.loader import load_ruleset
+
+    ruleset = load_ruleset(ROOT / "configs")
+    t, c = time.perf_counter(), time.process_time()
+    events = [extract(text, None, ruleset) for text in texts]
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    mb = sum(len(x.encode("utf-8")) for x in texts) / 1e6
+    return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 2), "text_mb": round(mb, 2),
+            "mb_per_s": round(mb / wall, 2), "events": sum(map(len, events))}, [ruleset, events]
+
+
+def measure_load(texts: list[str], ruleset_events: list, batch_size: int, tmp: Path) -> dict:
+    """L: Warehouse.load_articles alone into a fresh file, in batches like the pipeline."""
+    from warehouse import ArticleRecord, Warehouse
+
+    ruleset, events = ruleset_events
+    records = [
+        ArticleRecord(url=f"http://bench.invalid/a/{j}", feed="bench", text=text,
+                      extractor_version=ruleset.version, events=evs)
+        for j, (text, evs) in enumerate(zip(texts, events, strict=True))
+    ]
+    db = tmp / "load.duckdb"
+    with Warehouse(db):
+        pass  # schema creation is not loading
+    t = time.perf_counter()
+    written = 0
+    for i in range(0, len(records), batch_size):
+        with Warehouse(db) as wh:  # open per batch, as process_batch does
+            written += wh.load_articles(records[i : i + batch_size]).events_written
+    wall = time.perf_counter() - t
+    return {"wall_s": round(wall, 3), "articles": len(records), "events": written,
+            "events_per_s": round(written / wall, 1),
+            "articles_per_s": round(len(records) / wall, 1)}
+
+
+# -- orchestration ---------------------------------------------------------------------------
+def start_server(n: int) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "benchmarks" / "page_server.py"), "--n", str(n)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout is not None
+    feed = proc.stdout.readline().strip()
+    if not feed.startswith("http"):
+        proc.kill()
+        raise SystemExit("page server did not start")
+    return proc, feed
+
+
+def start_prefect_server(home: Path) -> tuple[subprocess.Popen, str]:
+    """A long-lived local Prefect server (as scheduled runs use), in its own process group."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_UI_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    log = open(home.parent / "prefect-server.log", "wb")  # noqa: SIM115 (lives with the server)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "prefect"), "server", "start",
+         "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    api = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(api + "/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return proc, api
+        except OSError:
+            time.sleep(0.5)
+    stop_group(proc)
+    raise SystemExit("prefect server did not start in 120 s")
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    """Stop a process started with start_new_session=True and its children (its own group)."""
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def stage_seconds(log: Path) -> dict[str, float]:
+    """The 'time spent' rows of muster run's summary table (clean, fetch, Prefect and other...)."""
+    import re
+
+    rows = re.findall(r"│\s+([A-Za-z][A-Za-z ]*?)\s+│\s+([\d.]+)s\s+│",
+                      log.read_text(errors="replace"))
+    return {name: float(sec) for name, sec in rows}
+
+
+def write_feeds(path: Path, url: str) -> Path:
+    path.write_text(f"feeds:\n  - name: bench\n    url: {url}\n    kind: rss\n")
+    return path
+
+
+def bench_env(args: argparse.Namespace, prefect_home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MUSTER_") and k != "PREFECT_API_URL"}
+    env.update({
+        "MUSTER_FETCH__MIN_HOST_DELAY": "0",
+        "MUSTER_FETCH__MAX_PER_HOST": str(args.max_per_host),
+        "MUSTER_FETCH__MAX_CONCURRENCY": str(max(args.max_per_host, 8)),
+        "MUSTER_FETCH__ALLOW_HOSTS": '["127.0.0.1"]',
+        "PREFECT_HOME": str(prefect_home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PYTHONPATH": str(ROOT),
+    })
+    if args.batch_size:
+        env["MUSTER_BATCH_SIZE"] = str(args.batch_size)
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, nargs="+", default=[500],
+                    help="pages to serve (real pages, replicated); several: one full run each")
+    ap.add_argument("--only", default="A,X,L,B0,E,B,C,D",
+                    help="comma-separated subset of A,X,L,B0,E,B,C,D (X and L need A)")
+    ap.add_argument("--max-per-host", type=int, default=8)
+    ap.add_argument("--batch-size", type=int, default=None, help="MUSTER_BATCH_SIZE (default: settings)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--prefect", choices=["server", "ephemeral"], default="server",
+                    help="B0/B/C against a long-lived local Prefect server started here "
+                         "(default, as scheduled runs do) or in Prefect's ephemeral mode")
+    args = ap.parse_args(argv)
+    only = {s.strip().upper() for s in args.only.split(",") if s.strip()}
+    results = [run_one(n, args, only) for n in args.n]
+    if len(results) > 1:
+        lo, hi = min(results, key=lambda r: r["n"]), max(results, key=lambda r: r["n"])
+        b_lo, b_hi = lo["runs"].get("B", {}), hi["runs"].get("B", {})
+        if b_lo.get("peak_rss_mb") and b_hi.get("peak_rss_mb"):
+            ratio = round(b_hi["peak_rss_mb"] / b_lo["peak_rss_mb"], 3)
+            verdict = "MET" if ratio <= TARGETS["RSS2000/RSS500"] else "NOT MET"
+            print(f"\npeak RSS of B: N={hi['n']} {b_hi['peak_rss_mb']} MB / N={lo['n']} "
+                  f"{b_lo['peak_rss_mb']} MB = {ratio}  (target <= 1.3 for 2000/500) {verdict}")
+    return 0
+
+
+def run_one(n: int, args: argparse.Namespace, only: set[str]) -> dict:
+    """Every selected measurement at one N; writes its JSON and prints its table."""
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    tmp = Path(tempfile.mkdtemp(prefix=f"muster-bench-{n}-"))
+    logs = RESULTS / f"logs-N{n}-{stamp}"
+    logs.mkdir()
+    env = bench_env(args, RESULTS / "prefect-home")  # persistent: B pays no migrations
+    from flows.settings import load_settings
+
+    batch_size = args.batch_size or load_settings().batch_size
+    result: dict = {
+        "n": n, "started": stamp,
+        "machine": {"nproc": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform(), "cpu": _cpu_model()},
+        "settings": {"batch_size": batch_size, "max_per_host": args.max_per_host,
+                     "min_host_delay": 0},
+        "runs": {},
+    }
+    server, feed = start_server(n)
+    prefect_proc = None
+    runs = result["runs"]
+    result["settings"]["prefect"] = args.prefect
+    try:
+        if args.prefect == "server" and only & {"B0", "B", "C"}:
+            t = time.perf_counter()
+            prefect_proc, env["PREFECT_API_URL"] = start_prefect_server(RESULTS / "prefect-server-home")
+            result["prefect_server_start_s"] = round(time.perf_counter() - t, 2)
+        base = feed.rsplit("/", 1)[0]
+        if "A" in only or "X" in only or "L" in only:
+            bodies = list(page_server.page_bodies(page_server.load_sources(), n))
+            runs["A"], texts = measure_a(bodies)
+            del bodies
+            _say("A", runs["A"])
+            if "X" in only or "L" in only:
+                runs["X"], rs_ev = measure_extract(texts)
+                _say("X", runs["X"])
+                if "L" in only:
+                    runs["L"] = measure_load(texts, rs_ev, batch_size, tmp)
+                    _say("L", runs["L"])
+                del rs_ev
+            del texts
+        if "B0" in only:
+            empty = write_feeds(tmp / "empty.yaml", f"{base}/empty.xml")
+            for i in range(2):  # the first may pay Prefect's database migrations
+                r = run_measured([*MUSTER, "run", "--db", str(tmp / f"b0-{i}.duckdb"),
+                                  "--feeds", str(empty)], env, tmp, logs / f"B0-{i}.log")
+                r["stages_s"] = stage_seconds(logs / f"B0-{i}.log")
+            runs["B0"] = r
+            _say("B0", r)
+        if "E" in only:  # Prefect's ephemeral mode (no PREFECT_API_URL): start-up alone
+            empty = write_feeds(tmp / "empty.yaml", f"{base}/empty.xml")
+            eph = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
+            runs["E"] = run_measured([*MUSTER, "run", "--db", str(tmp / "e.duckdb"),
+                                      "--feeds", str(empty)], eph, tmp, logs / "E.log")
+            runs["E"]["stages_s"] = stage_seconds(logs / "E.log")
+            _say("E", runs["E"])
+        feeds = write_feeds(tmp / "feeds.yaml", feed)
+        if "B" in only or "C" in only:
+            db = tmp / "b.duckdb"
+            runs["B"] = run_measured([*MUSTER, "run", "--db", str(db), "--feeds", str(feeds)],
+                                     env, tmp, logs / "B.log")
+            runs["B"].update(db_counts(db))
+            runs["B"]["stages_s"] = stage_seconds(logs / "B.log")
+            _say("B", runs["B"])
+            if "C" in only:
+                runs["C"] = run_measured([*MUSTER, "run", "--db", str(db), "--feeds", str(feeds)],
+                                         env, tmp, logs / "C.log")
+                runs["C"].update(db_counts(db))
+                runs["C"]["stages_s"] = stage_seconds(logs / "C.log")
+                _say("C", runs["C"])
+        if "D" in only:
+            db = tmp / "d.duckdb"
+            runs["D"] = run_measured(
+                [sys.executable, str(ROOT / "benchmarks" / "plain_pipeline.py"),
+                 "--db", str(db), "--feeds", str(feeds)], env, tmp, logs / "D.log")
+            runs["D"].update(db_counts(db))
+            try:
+                inner = json.loads((logs / "D.log").read_text().strip().splitlines()[-1])
+                runs["D"]["imports_s"] = round(inner["imports_s"], 2)
+                runs["D"]["pipeline_s"] = round(inner["pipeline_s"], 2)
+            except (ValueError, IndexError, KeyError):
+                pass
+            _say("D", runs["D"])
+    finally:
+        if prefect_proc is not None:
+            stop_group(prefect_proc)
+        server.terminate()
+        server.wait(10)
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    result["ratios"] = ratios(runs)
+    out = RESULTS / f"bench-N{n}-{stamp}.json"
+    out.write_text(json.dumps(result, indent=2, default=str))
+    print_table(result)
+    print(f"\nwrote {out}")
+    return result
+
+
+def ratios(runs: dict) -> dict:
+    r: dict = {}
+    w = {k: v["wall_s"] for k, v in runs.items() if "wall_s" in v}
+    if "A" in w and "B" in w:
+        r["B/A"] = round(w["B"] / w["A"], 3)
+    if "B" in w and "C" in w:
+        r["C/B"] = round(w["C"] / w["B"], 3)
+    if "B" in w and "D" in w:
+        r["B/D"] = round(w["B"] / w["D"], 3)
+    if "B" in w and "B0" in w and "D" in w:  # Prefect's per-run work beyond start-up
+        r["(B-B0)/D"] = round((w["B"] - w["B0"]) / w["D"], 3)
+    return r
+
+
+def print_table(result: dict) -> None:
+    print(f"\nMuster benchmark, N = {result['n']} pages, {result['machine']['nproc']} cores, "
+          f"Python {result['machine']['python']}")
+    print(f"{'run':<4} {'wall s':>8} {'cpu s':>7} {'peak RSS MB':>12}  notes")
+    for name, v in result["runs"].items():
+        notes = {k: v[k] for k in ("articles", "events", "pages_per_s", "mb_per_s",
+                                   "events_per_s", "articles_per_s", "with_text") if k in v}
+        rss = v.get("peak_rss_mb", "")
+        print(f"{name:<4} {v.get('wall_s', ''):>8} {v.get('cpu_s', ''):>7} {rss:>12}  "
+              + ", ".join(f"{k}={x}" for k, x in notes.items()))
+    for k, x in result["ratios"].items():
+        target = TARGETS.get(k)
+        verdict = "" if target is None else ("  MET" if x <= target else "  NOT MET")
+        print(f"{k:<9} = {x}" + (f"  (target <= {target}){verdict}" if target else ""))
+
+
+def _say(name: str, v: dict) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {name}: " + json.dumps(v, default=str), flush=True)
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
