@@ -3,6 +3,7 @@
 One command, on one machine, against N real pages served from 127.0.0.1:
 
     uv run python benchmarks/run.py --n 500            # everything, N = 500
+    uv run python benchmarks/run.py --n 500 2000       # both, plus peak RSS(2000) / RSS(500)
     uv run python benchmarks/run.py --n 2000 --only B  # just B (and its peak RSS) at N = 2000
 
 - A: one process, a plain loop of ``trafilatura.extract`` over the exact bytes served;
@@ -32,7 +33,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import page_server  # noqa: E402
+from procs import run_measured, start_prefect_server, stop_group  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 MUSTER = [sys.executable, "-m", "flows"]
@@ -50,79 +51,6 @@ TARGETS = {
     "B/D": 1.10,   # Prefect adds at most 10 %
     "RSS2000/RSS500": 1.3,
 }
-
-
-# -- process measurement ---------------------------------------------------------------------
-def _children_map() -> dict[int, list[int]]:
-    kids: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
-        kids.setdefault(ppid, []).append(int(entry))
-    return kids
-
-
-def _rss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _tree_rss_kb(root: int) -> tuple[int, int]:
-    """(RSS of root, RSS of root + all descendants), in KiB."""
-    kids = _children_map()
-    total, stack, seen = 0, [root], set()
-    while stack:
-        pid = stack.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        total += _rss_kb(pid)
-        stack.extend(kids.get(pid, []))
-    return _rss_kb(root), total
-
-
-def run_measured(cmd: list[str], env: dict[str, str], cwd: Path, log: Path) -> dict:
-    """Run ``cmd`` to completion; wall time, peak RSS (main, tree) and its exit code."""
-    peak = {"main_kb": 0, "tree_kb": 0}
-    with open(log, "wb") as out:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
-        done = threading.Event()
-
-        def poll() -> None:
-            while not done.is_set():
-                main, tree = _tree_rss_kb(proc.pid)
-                peak["main_kb"] = max(peak["main_kb"], main)
-                peak["tree_kb"] = max(peak["tree_kb"], tree)
-                done.wait(0.05)
-
-        poller = threading.Thread(target=poll, daemon=True)
-        poller.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        done.set()
-        poller.join()
-    return {
-        "wall_s": round(wall, 3),
-        "exit": proc.returncode,
-        "peak_rss_mb": round(peak["tree_kb"] / 1024, 1),
-        "peak_rss_main_mb": round(peak["main_kb"] / 1024, 1),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-        "log": str(log),
-    }
 
 
 def db_counts(db: Path) -> dict:
@@ -206,50 +134,6 @@ def start_server(n: int) -> tuple[subprocess.Popen, str]:
         proc.kill()
         raise SystemExit("page server did not start")
     return proc, feed
-
-
-def start_prefect_server(home: Path) -> tuple[subprocess.Popen, str]:
-    """A long-lived local Prefect server (as scheduled runs use), in its own process group."""
-    import socket
-    import urllib.request
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_UI_ENABLED": "false"}
-    env.pop("PREFECT_API_URL", None)
-    log = open(home.parent / "prefect-server.log", "wb")  # noqa: SIM115 (lives with the server)
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "prefect"), "server", "start",
-         "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    api = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(api + "/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return proc, api
-        except OSError:
-            time.sleep(0.5)
-    stop_group(proc)
-    raise SystemExit("prefect server did not start in 120 s")
-
-
-def stop_group(proc: subprocess.Popen) -> None:
-    """Stop a process started with start_new_session=True and its children (its own group)."""
-    import signal
-
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def stage_seconds(log: Path) -> dict[str, float]:
