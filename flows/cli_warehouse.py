@@ -6,6 +6,7 @@ Imports are deferred into the commands so the CLI starts fast.
 
 from __future__ import annotations
 
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -46,6 +47,7 @@ def reextract(
     ] = None,
 ) -> None:
     """Re-run the current rules over the stored article text (no refetching)."""
+    from flows import progress
     from flows.reextract import reextract as run_reextract
     from flows.settings import load_settings
     from warehouse import WarehouseError
@@ -53,7 +55,8 @@ def reextract(
     day = _day(since)
     try:
         settings = load_settings(db_path=db, configs_dir=configs)
-        report = run_reextract(settings, since=day, types=type_ or None)
+        with progress.install(progress.for_stream(sys.stdout, out)):
+            report = run_reextract(settings, since=day, types=type_ or None)
     except (ValueError, OSError, WarehouseError) as exc:
         _fail(exc)
         return

@@ -44,6 +44,7 @@ STAGES: dict[str, str] = {
     "clean": "articles cleaned",
     "extract": "articles extracted",
     "load": "articles loaded",
+    "reextract": "articles re-extracted",
 }
 
 

@@ -21,6 +21,7 @@ from extractors import RuleSet, extract
 from extractors.loader import load_ruleset
 from extractors.model import EVENT_TYPES
 from flows.settings import MusterSettings
+from flows.progress import current
 from warehouse import Warehouse, WarehouseNotFoundError
 from warehouse.rewrite import EventReplacement
 
@@ -99,8 +100,10 @@ def reextract(settings: MusterSettings, since: date | None = None,
     wh.start_run(report.run_id, flow_run_id, {"kind": "reextract", "since": since,
                                               "types": wanted, "extractor_version": rules.version})
     status = "failed"
+    shown = current()  # the CLI's live display or plain lines; nothing by default
     try:
         report.articles_skipped_current = wh.count_current(rules.version, since=since)
+        shown.total("reextract", wh.count_pending(rules.version, since=since))
         after: str | None = None
         while True:
             page = wh.articles_to_reextract(rules.version, since=since, after=after,
@@ -121,6 +124,7 @@ def reextract(settings: MusterSettings, since: date | None = None,
             report.events_added += counts.events_added
             report.events_removed += counts.events_removed
             report.warnings.extend(counts.warnings)
+            shown.advance("reextract", len(page))
         status = "completed"
     finally:
         wh.finish_run(report.run_id, status, report.as_counts())

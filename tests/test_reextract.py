@@ -175,3 +175,17 @@ def test_cli_reextract(tmp_path: Path, rules_old, configs_new: Path) -> None:
     assert q(db, "SELECT count(*) FROM events WHERE type = 'territorial_control'") == [(1,)]
     bad = runner.invoke(app, ["reextract", "--db", str(db), "--since", "yesterday"])
     assert bad.exit_code != 0 and "not a date" in bad.output
+
+
+def test_reextract_reports_progress_with_a_total(tmp_path: Path, rules_old, configs_new: Path) -> None:
+    """Plain progress lines (what CI and piped output get) count re-extracted articles."""
+    from flows import progress
+    from flows.reextract import reextract
+    from flows.settings import load_settings
+
+    db = tmp_path / "m.duckdb"
+    load(db, rules_old)
+    lines: list[str] = []
+    with progress.install(progress.LogProgress(write=lines.append)):
+        reextract(load_settings(db_path=db, configs_dir=configs_new))
+    assert lines and lines[-1].startswith("progress: articles re-extracted 3/3"), lines

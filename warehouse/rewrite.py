@@ -72,6 +72,13 @@ def count_current(con: duckdb.DuckDBPyConnection, version: str, since: date | No
     return int(row[0]) if row else 0
 
 
+def count_pending(con: duckdb.DuckDBPyConnection, version: str, since: date | None) -> int:
+    """Articles in scope not yet produced by `version` (what a re-extraction will visit)."""
+    row = con.execute(f"SELECT count(*) FROM articles WHERE extractor_version <> $v AND {_SCOPE}",
+                      {"v": version, "since": since}).fetchone()
+    return int(row[0]) if row else 0
+
+
 def page_to_reextract(con: duckdb.DuckDBPyConnection, version: str, since: date | None,
                       after: str | None, limit: int) -> list[StoredArticle]:
     """The next `limit` articles (by article_id, after `after`) not produced by `version`."""

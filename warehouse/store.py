@@ -38,6 +38,7 @@ from warehouse.records import (
     utcnow,
 )
 from warehouse.rewrite import (
+    count_pending,
     EventReplacement,
     ReplaceCounts,
     StoredArticle,
@@ -301,6 +302,11 @@ class Warehouse:
         """How many articles in scope were already produced by `version`."""
         with self._connection() as con:
             return count_current(con, version, since)
+
+    def count_pending(self, version: str, *, since: date | None = None) -> int:
+        """How many articles in scope a re-extraction with `version` will visit."""
+        with self._connection() as con:
+            return count_pending(con, version, since)
 
     def replace_events(self, updates: Sequence[EventReplacement], version: str, run_id: str,
                        types: Sequence[str] | None = None) -> ReplaceCounts:
