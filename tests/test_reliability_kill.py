@@ -66,8 +66,19 @@ def _muster(args: list[str], prefect_home: Path, configs: Path, hook: list[str] 
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env.update(_env(configs), PREFECT_HOME=str(prefect_home))
     entry = ["-m", "tests.reliability_kill_hook", *hook] if hook else ["-m", "flows"]
+    # Its own session, so the helpers it starts (Prefect's ephemeral server) can be reaped
+    # as a group after the kill instead of outliving the test as orphans.
     return subprocess.Popen([sys.executable, *entry, *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+
+
+def _reap_group(proc: subprocess.Popen) -> None:
+    """Kill what the killed run left behind (its process group); nothing left is fine."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +106,7 @@ def killed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Killed]:
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait(timeout=30) == -signal.SIGKILL
+        _reap_group(proc)
         yield Killed(server, urls, feeds, db, home, tmp, configs)
     finally:
         server.stop()
