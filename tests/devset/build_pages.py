@@ -22,6 +22,7 @@ from functools import cache
 from pathlib import Path
 
 import yaml
+from extractors.model import Event
 
 HERE = Path(__file__).resolve().parent
 PAGES = HERE.parents[1] / ".." / "shared" / "data" / "pages"
@@ -29,27 +30,10 @@ LABELS = HERE / "pages_labels.yaml"
 OUT_IN = HERE / "pages.in.jsonl"
 OUT_GOLD = HERE / "pages.gold.jsonl"
 
-GOLD_FIELDS = (
-    "type",
-    "actor",
-    "actor_name",
-    "target",
-    "target_name",
-    "location",
-    "location_country",
-    "quantity",
-    "unit",
-    "quantity_qualifier",
-    "weapon_class",
-    "weapon_name",
-    "direction",
-    "date",
-    "date_precision",
-    "status",
-    "attributed_to",
-    "sentence",
-    "char_start",
-    "char_end",
+# Gold carries every contract field of the event model except the extractor's own
+# provenance; derived, so a field added to the model cannot be silently left out here.
+GOLD_FIELDS = tuple(
+    f for f in Event.model_fields if f not in {"rule_id", "confidence", "rule_version"}
 )
 LABEL_ONLY = {"evidence", "note"}
 _QUOTE_CLASSES = {

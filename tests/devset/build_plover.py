@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pycountry
 import yaml
+from extractors.model import Event
 
 HERE = Path(__file__).resolve().parent
 SOURCE = (
@@ -30,28 +31,10 @@ OVERRIDES = HERE / "plover_overrides.yaml"
 OUT_IN = HERE / "plover.in.jsonl"
 OUT_GOLD = HERE / "plover.gold.jsonl"
 
-# Gold carries the contract fields except the extractor's provenance (rule_id, confidence).
-GOLD_FIELDS = (
-    "type",
-    "actor",
-    "actor_name",
-    "target",
-    "target_name",
-    "location",
-    "location_country",
-    "quantity",
-    "unit",
-    "quantity_qualifier",
-    "weapon_class",
-    "weapon_name",
-    "direction",
-    "date",
-    "date_precision",
-    "status",
-    "attributed_to",
-    "sentence",
-    "char_start",
-    "char_end",
+# Gold carries every contract field of the event model except the extractor's own
+# provenance; derived, so a field added to the model cannot be silently left out here.
+GOLD_FIELDS = tuple(
+    f for f in Event.model_fields if f not in {"rule_id", "confidence", "rule_version"}
 )
 # PLOVER's non-ISO country codes, and its codes that are not states at all.
 CODE_FIXES = {"JAP": "JPN", "ITL": "ITA", "VTN": "VNM"}
