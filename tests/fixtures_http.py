@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-__all__ = ["LocalHTTPServer", "Route", "http_server", "start_server"]
+__all__ = ["LocalHTTPServer", "Route", "http_server", "rss", "start_server"]
 
 
 class _Server(ThreadingHTTPServer):
@@ -237,3 +237,16 @@ def http_server() -> Iterator[LocalHTTPServer]:
         yield server
     finally:
         server.stop()
+
+
+def rss(base: str, paths: list[str]) -> str:
+    """A small RSS 2.0 feed linking ``paths`` on ``base``."""
+    items = "\n".join(
+        f"<item><title>item {i}</title><link>{base}{p}</link>"
+        f"<pubDate>Mon, 28 Apr 2025 06:00:00 GMT</pubDate></item>"
+        for i, p in enumerate(paths)
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>fixture</title>'
+        f"<link>{base}/</link><description>d</description>{items}</channel></rss>"
+    )

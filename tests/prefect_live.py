@@ -25,6 +25,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fixtures_http import rss  # noqa: F401  (re-exported: tests import it from here)
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 SEED_HTML = ROOT / "configs" / "demo" / "seed-article.html"
@@ -177,16 +179,3 @@ def start_muster_serve(
 
 def stop_muster_serve(serve: ServeProcess) -> None:
     _stop(serve.process)
-
-
-def rss(base: str, paths: list[str]) -> str:
-    """A small RSS 2.0 feed linking ``paths`` on ``base``."""
-    items = "\n".join(
-        f"<item><title>item {i}</title><link>{base}{p}</link>"
-        f"<pubDate>Mon, 28 Apr 2025 06:00:00 GMT</pubDate></item>"
-        for i, p in enumerate(paths)
-    )
-    return (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>fixture</title>'
-        f"<link>{base}/</link><description>d</description>{items}</channel></rss>"
-    )

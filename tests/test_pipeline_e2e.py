@@ -17,7 +17,7 @@ from extractors import extract
 from extractors.loader import load_ruleset
 from ingest.clean import clean_html
 
-from tests.fixtures_http import LocalHTTPServer, Route
+from tests.fixtures_http import LocalHTTPServer, Route, rss
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "tests" / "fixtures" / "pages"
@@ -25,18 +25,6 @@ REAL_PAGES = sorted(p.name for p in PAGES.glob("*.html.gz"))
 SEED_HTML = ROOT / "configs" / "demo" / "seed-article.html"
 
 pytestmark = pytest.mark.slow
-
-
-def _rss(base: str, paths: list[str]) -> str:
-    items = "\n".join(
-        f"<item><title>item {i}</title><link>{base}{p}</link>"
-        f"<pubDate>Mon, 28 Apr 2025 06:00:00 GMT</pubDate></item>"
-        for i, p in enumerate(paths)
-    )
-    return (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>fixture</title>'
-        f"<link>{base}/</link><description>d</description>{items}</channel></rss>"
-    )
 
 
 @pytest.fixture()
@@ -47,7 +35,7 @@ def site(http_server: LocalHTTPServer) -> LocalHTTPServer:
     http_server.add("/news/photo.html", Route(body=b"\x89PNG\r\n\x1a\n" + bytes(2000), content_type="image/png"))
     paths = ["/news/seed-article.html", "/news/missing.html", "/news/photo.html"]
     paths += [f"/pages/{name.removesuffix('.gz')}" for name in REAL_PAGES]
-    http_server.add("/feed.xml", Route(body=_rss(str(http_server).rstrip("/"), paths),
+    http_server.add("/feed.xml", Route(body=rss(str(http_server).rstrip("/"), paths),
                                        content_type="application/rss+xml"))
     return http_server
 
