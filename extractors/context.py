@@ -54,7 +54,8 @@ def _clean_src(s: str, start: int, end: int) -> tuple[int, int]:
 
 _SOURCE_NOUN = re.compile(r"\b(?:officials?|sources?|witnesses|residents|police|spokes(?:man|woman|person)|"
                           r"ministry|military|army|agency|media|diplomats?|analysts?|experts?|officers?|"
-                          r"observers?|medics|doctors|report|statement|authorities|commanders?)\b", re.I)
+                          r"observers?|medics|doctors|report|statement|authorities|commanders?|TV|television|radio|broadcaster|"
+                          r"news\s+agency|newspaper|daily)\b", re.I)
 _SUBORD = re.compile(r"(?i)^(?:if|when|while|as|because|although|though|unless|whether|once|after|before|"
                      r"since|until|what|how|why|where|who|which)\b")
 
@@ -77,7 +78,7 @@ def _find_attributions(s: str, cues: Cues) -> list[Attribution]:
         # trailing: ", <src> said" -- source between the last comma and the verb
         comma = before.rfind(",")
         quote = before.rfind('"')
-        trail_ok = comma >= 0 and comma > quote - 1 and (len(before) - comma) < 90
+        trail_ok = comma >= 0 and (comma > quote - 1 or quote == comma + 1) and (len(before) - comma) < 90  # '...," X said'
         if trail_ok:
             a, b = _clean_src(s, comma + 1, vm.start())
             words = _WORD.findall(s[a:b])
@@ -95,6 +96,8 @@ def _find_attributions(s: str, cues: Cues) -> list[Attribution]:
         words = _WORD.findall(s[a:b])
         if re.search(r"\bwhat\s+\S+\s*$", s[a:b], re.I):
             continue  # "unveiled what it says is ...": a hedge inside the clause, not its source
+        if re.match(r"\s+(?:on\s+\w+\s+|last\s+\w+\s+|\w+day\s+)?by\b", s[vm.end():]):
+            continue  # "the move announced on Monday by Pompeo": a participle, not a speech act
         if 0 < len(words) <= 10:
             out.append(Attribution(a, b, vm.start(), vm.end(), s[a:b], "lead", denial))
     return out
@@ -142,7 +145,7 @@ def in_relative_clause(s: str, trig_start: int, cues: Cues) -> bool:
             return False
         if w.lower() in ("who", "which", "that", "whom"):
             prev = " ".join(x.group(0) for x in words[max(0, i - 4):i])
-            if w.lower() == "that" and (cues.speech.search(prev) or re.search(
+            if w.lower() == "that" and (cues.speech.search(prev + " that") or re.search(
                     r"\b(?:so|such|believe|believes|know|knows|shows?|showed|means|clear|fact|evidence|"
                     r"report|reports|claims?|suggest\w*|indicat\w*|warn\w*|fear\w*|hope\w*|ensure\w*|"
                     r"deny|denied|denies|confirm\w*|admit\w*|announc\w*|insist\w*)\s*$", prev, re.I)):

@@ -47,7 +47,7 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("days_ago", re.compile(r"\b(?P<n>\w+)\s+days?\s+ago\b", re.I)),
     ("yesterday", re.compile(r"\b(?:yesterday|today|tonight|this\s+morning|last\s+night)\b", re.I)),
     ("year", re.compile(r"\b(?:in|since|during|of|early|late|mid-?)\s+(?P<year>(?:19|20)\d\d)\b(?!\s*(?:-|to)\s*\d)", re.I)),
-    ("year", re.compile(r"\b[Tt]he\s+(?P<year>(?:19|20)\d\d)\s+(?=[a-z])")),
+    ("year", re.compile(r"\b[Tt]he\s+(?P<year>(?:19|20)\d\d)\s+(?=[A-Za-z])")),
 ]
 
 

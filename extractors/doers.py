@@ -41,6 +41,10 @@ def actor_units(rule: CompiledRule, an: Any, ts: int, te: int, qnoun: tuple[int,
                   and re.search(r"\b(?:blamed|pinned)\s+on\s+(?:the\s+)?$", s[max(0, u.start - 20):u.start], re.I)]
         if blamed:
             return blamed[:1]
+    agent = [u for u in cands if te <= u.start <= te + 12 and u.head.kind != "pronoun"
+             and re.fullmatch(r"\s+by\s+(?:the\s+)?", s[te:u.start], re.I)]
+    if side == "before" and agent and not re.match(r"\w+ed\b", s[ts:te]):
+        return agent[:1]  # a noun and its agent: "the sixth nuclear test by North Korea"
     passive = (re.search(r"\b(?:was|were|been|being|be|is|are)\s+(?:\w+ly\s+)?$", s[:ts], re.I)
                and not re.match(r"\w+ing\b", s[ts:te]))
     if passive and side == "before" and not re.search(r"\bby\s*$", s[ts:te]):

@@ -16,11 +16,13 @@ from typing import Any
 from extractors.compiler import CompiledRule, RuleSet
 from extractors.context import find_attributions, governing, in_relative_clause, is_planned, veto
 from extractors.dates import DateExpr, dateline_date, find_dates
+from extractors.discourse import Discourse, elaborate
 from extractors.doers import NON_STATE, PARTY_GAP, actor_units
 from extractors.mentions import Mention, find_actors, find_places, find_weapons
 from extractors.merge import merge_events
 from extractors.model import Event
-from extractors.quantities import find_quantities
+from extractors.prefilter import prefilter_for
+from extractors.quantities import Quantity, find_quantities
 from extractors.slots import (
     Unit,
     group_units,
@@ -34,6 +36,9 @@ from extractors.slots import (
 from extractors.text import Sentence, normalize, split_sentences
 
 MAX_TEXT = 2_000_000
+_DATELINE = re.compile(r"\s*[A-Z][A-Za-z .'/-]{1,40},\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,?\s+\d{4})?\s*(?:\([^)]{1,30}\))?\s*(?:--|[-\u2013\u2014:])")
+_MONTH = re.compile(r"Jan(?:uary)?|Feb(?:ruary)?|March|Apr(?:il)?|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|"
+                    r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?")
 MAX_HITS_PER_SENTENCE = 24
 
 
@@ -105,8 +110,8 @@ def _pick_date(an: Analysis, trig_start: int, trig_end: int) -> DateExpr | None:
         tied_to_speech = any(
             0 <= d.start - e <= 35 and not re.search(r"\bthat\b|,", s[e:d.start]) for e in an.speech_ends
         ) or re.match(r"\s*,?\s*(?:said|reported|told|announced|confirmed)\b", s[d.end:d.end + 14])
-        if tied_to_speech:
-            continue
+        if tied_to_speech or d.start < 40 and _DATELINE.match(s) and _DATELINE.match(s).end() >= d.end:
+            continue  # "SEOUL, Sept. 8 (Yonhap) --" dates the report, not the event
         dist = trig_start - d.end if d.end <= trig_start else d.start - trig_end
         cands.append((max(dist, 0), d))
     if not cands:
@@ -124,7 +129,8 @@ def _near(patterns: tuple, s: str, start: int, end: int, window: int | None) -> 
 def _proper_name_trigger(s: str, ts: int) -> bool:
     """A capitalised trigger mid-sentence ("Red Dead Redemption", "Attack on Titan") is a name."""
     first = re.match(r"[A-Za-z]+", s[ts:])
-    if ts == 0 or not first or not first.group(0).istitle() or re.search(r"[.:\"'\u2014(-]\s*$", s[:ts]):
+    if ts == 0 or not first or not first.group(0).istitle() or re.search(r"[.:\"'\u2014(-]\s*$", s[:ts]) \
+            or _MONTH.fullmatch(first.group(0)):  # "the Oct. 7 attacks": a date, not a title
         return False
     words = re.findall(r"[A-Za-z][\w'-]*", s)
     caps = sum(w[0].isupper() for w in words)
@@ -132,12 +138,16 @@ def _proper_name_trigger(s: str, ts: int) -> bool:
 
 
 def _status(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: RuleSet,
-            discourse: "Discourse") -> tuple[str, str | None, Any]:
+            discourse: Discourse) -> tuple[str, str | None, Any]:
     s = an.sent.norm
     at = governing(an.attrs, ts, te, s)
     attributed = None
     status = "asserted"
-    if at is not None and not in_relative_clause(s, ts, rs.cues):
+    if at is not None and (rule.type == "casualties" and at.mode != "lead"
+                           or re.search(r"\b(?:which|that|who)\s+$", s[:at.src_start])
+                           or not in_relative_clause(s, ts, rs.cues)):
+        # a count in a relative clause is the news itself: ", Zelenskyy said" covers "an attack that
+        # killed two"; a pact "that he and Putin signed" stays presupposed background
         src = at.source
         if re.fullmatch(r"(?i)they|he|she|it", src):
             src = discourse.last_source() or src
@@ -153,6 +163,8 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
     s, sent = an.sent.norm, an.sent
     sl = rule.slots
     q, hint, noun_end = pick_quantity(an.quants, sl.quantity, rule.quantity_nouns, s, ts, te)
+    if q is None and sl.default_quantity is not None and sl.quantity:  # "X was assassinated": one person
+        q, hint, noun_end = Quantity(ts, ts, sl.default_quantity, "exact", None), sl.quantity[0], -1
     actors = actor_units(rule, an, ts, te, (q.start, noun_end) if q else None)
     status, attributed, at = _status(rule, an, ts, te, rs, discourse)
     resolved: list[tuple[str | None, str | None, Unit | None]] = []
@@ -171,13 +183,31 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
     if at is not None and not resolved and not at.denial and at.mode == "lead" and sl.actor != "victim" \
             and sl.actor_within is None \
             and (re.match(r"(?i)announc|confirm|report|unveil|disclos|reveal|claim", s[at.verb_start:at.verb_end])
-                 or re.match(r"\s+(?:that\s+)?(?:it|they)\s", s[at.verb_end:ts])):  # "NATO says it will deploy"
+                 or re.match(r"\s+(?:that\s+)?(?:it|they|its|their|the\s+(?:country|North|South)(?:'s)?)\s",
+                             s[at.verb_end:ts])):  # "NATO says it will deploy"; "state media say the country's navy"
         inside = [u for u in an.units if at.src_start <= u.start < at.src_end
                   and (u.head.kind in ("state", "capital", "org", "person") and u.head.code
                        or u.head.kind in ("group", "intl"))]
         if inside:
             best = inside[-1]  # the head of "Somalia's al-Shabab militants" is the last name
             resolved.append((best.head.code, sent.text[best.start:best.end], best))
+    if not resolved and at is not None and at.mode == "trail" and re.search(
+            r"[\"\u201c\u2018']\s*(?:we|i)\s+(?:\w+ly\s+|also\s+)?$", s[:ts], re.I):  # '"We condemn ...," X said'
+        inside = [u for u in an.units if at.src_start <= u.start < at.src_end
+                  and (u.head.code or u.head.kind in ("group", "intl"))]
+        if inside:
+            resolved.append((inside[-1].head.code, sent.text[inside[-1].start:inside[-1].end], None))
+    if rule.type == "condemnation" and re.match(r"\w+ing\b", s[ts:te]) and re.search(r",\s*$", s[:ts]):
+        subj = [u for u in an.units if u.start < ts and (u.head.code or u.head.kind in ("group", "intl"))]
+        if subj:  # "Hoxha, Albania's foreign minister, reported that ..., denouncing it": the speaker condemns
+            resolved = [(subj[0].head.code, sent.text[subj[0].start:subj[0].end], None)]
+    if not resolved and rule.type.startswith("weapons_"):  # "HII christened the U.S. Navy's destroyer": the owner
+        owner = [u for u in an.units if te <= u.start <= te + 14 and u.head.code
+                 and re.match(r"['\u2019]s\b", s[u.end:u.end + 3])]
+        if owner:
+            resolved.append((owner[0].head.code, sent.text[owner[0].start:owner[0].end], owner[0]))
+    if not resolved and rule.type.startswith("weapons_") and (svc := discourse.service_state(s)) is not None:
+        resolved.append((svc.code, svc.text, None))
     if at is not None and at.denial and not resolved and sl.denier == "actor":
         inside = [u for u in an.units if at.src_start <= u.start < at.src_end]
         if inside:
@@ -224,27 +254,32 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
             deniers = {u.head.code for u in an.units if at.src_start <= u.start < at.src_end and u.head.code}
             if deniers and code not in deniers:
                 ev_status = "claimed"  # X denies what Y is said to have done: a disputed claim
-        loc, loc_country, _ = pick_location(
-            [p for p in an.places if not any(a <= p.start < b for a, b in an.speaker_spans)],
+        loc, loc_country, _ = pick_location(  # not in a source phrase, not a weapon's name ("Khorramshahr")
+            [p for p in an.places if not any(a <= p.start < b for a, b in an.speaker_spans)
+             and not any(w.kind == "name" and w.start <= p.start < w.end for w in an.weapons)],
             outside(an.units, an.speaker_spans), s, ts, te, sl.location_after_trigger,
             {target} if rule.type in ("military_deployment", "arms_transfer") else set(),
             within=sl.location_within, from_ok=sl.direction == "withdraw")
         if not sl.location:
             loc = loc_country = None
-        if rule.type == "attack" and target is None and loc_country and loc_country != code:
-            target = loc_country  # "air raids on Susangerd": the state whose ground was hit
+        elif loc is None:
+            loc, loc_country = discourse.carried_place(rule.type, s, bool(an.places))
+        if (rule.type == "attack" or sl.direction == "withdraw") and target is None and loc_country \
+                and loc_country != code:  # "air raids on Susangerd": the state whose ground was hit;
+            target = loc_country  # "troops leave Syria": the host they leave
         if sl.require_location and loc is None:
             continue
         if sl.require_quantity and q is None:
             continue
-        if not (name or target_name or loc or q):
-            continue  # nothing anchors it: a bare trigger word is not a happening
         wclass = wname = None
         if sl.weapon != "none":
             wclass, wname = pick_weapon(an.weapons, ts, te)
             if sl.weapon == "required" and wclass is None:
                 continue
         date = _pick_date(an, ts, te) if sl.date else None
+        if not (name or target_name or loc or q or wname and sl.weapon == "required"
+                or sl.date_anchors and date is not None and date.date is not None):
+            continue  # nothing anchors it: a bare trigger word is not a happening (a named weapon is)
         conf = rule.confidence + (0.1 if code else -0.1) + (0.05 if q else 0.0)
         out.append({
             "type": rule.type, "actor": code, "actor_name": name, "target": target,
@@ -265,32 +300,6 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
     return out
 
 
-class Discourse:
-    """Earlier sentences, searched backwards (lazily) for antecedents and sources."""
-
-    LOOKBACK = 6
-
-    def __init__(self, history: list[Analysis]) -> None:
-        self._history = history
-
-    def get(self, key: str) -> Mention | None:
-        """Last person ("person") or state-like actor ("state") named before."""
-        kinds = ("person",) if key == "person" else ("state", "capital", "org")
-        for an in reversed(self._history[-self.LOOKBACK:]):
-            for u in reversed(an.units):
-                if u.head.kind in kinds and u.head.code:
-                    return u.head
-        return None
-
-    def last_source(self) -> str | None:
-        """The last named source ("South Korean officials") for a following "They said"."""
-        for an in reversed(self._history[-3:]):
-            srcs = [a.source for a in an.attrs if not re.fullmatch(r"(?i)they|he|she|it", a.source)]
-            if srcs:
-                return srcs[-1]
-        return None
-
-
 def _extract(text: str, published: Any, rs: RuleSet) -> list[Event]:
     if not text or not text.strip():
         return []
@@ -306,7 +315,10 @@ def _extract(text: str, published: Any, rs: RuleSet) -> list[Event]:
     hits: dict[int, list[tuple[CompiledRule, int, int]]] = {}
     lower = norm.lower()
     same_len = len(lower) == len(norm)
-    for rule in rs.rules:  # one pass per rule over the whole text, bucketed by sentence
+    maybe = prefilter_for(rs).candidates(lower) if same_len else None
+    for k, rule in enumerate(rs.rules):  # one pass per rule over the whole text, bucketed by sentence
+        if maybe is not None and k not in maybe:
+            continue  # none of its trigger's keywords occurs in the text
         matches = rule.trigger_lc.finditer(lower) if same_len else rule.trigger.finditer(norm)
         for m in matches:
             i = bisect_right(starts, m.start()) - 1
@@ -332,6 +344,7 @@ def _extract(text: str, published: Any, rs: RuleSet) -> list[Event]:
             raw.extend(_events_for_trigger(rule, an, ts, te, rs, pub, discourse))
         history.append(an)
     _inherit_from_attack(raw)
+    elaborate(raw, history, starts)
     return [Event.model_validate(e) for e in merge_events(raw)]
 
 

@@ -69,6 +69,10 @@ class Slots(Strict):
     location_after_trigger: bool = False
     denier: Literal["actor", "target", "none"] = "actor"
     require_quantity: bool = False
+    date_anchors: bool = Field(default=False,
+                               description="a stated date alone anchors the event ('the September 11, 2001 attacks')")
+    default_quantity: int | None = Field(default=None, ge=0,
+                                         description="count when none is written: a named person killed is 1")
     location_within: int | None = Field(default=None, ge=0, description="max words between trigger and place")
     actor_within: int | None = Field(default=None, ge=0,
                                      description="max chars between doer and trigger (nominal triggers: 'Israeli air raids')")

@@ -22,7 +22,7 @@ from extractors.model import EVENT_TYPES, Document, Event
 ROOT = Path(__file__).resolve().parents[1]
 DEVSET = ROOT / "tests" / "devset"
 SHARED = ROOT / ".." / "shared"
-PARTS = ("plover", "pages")
+PARTS = ("plover", "pages", "weapons")
 # Fields a gold event may carry: the contract minus the extractor's own provenance.
 GOLD_FIELDS = set(Event.model_fields) - {"rule_id", "confidence", "rule_version"}
 LISTABLE = GOLD_FIELDS - {"type", "sentence", "char_start", "char_end"}
@@ -150,6 +150,15 @@ def test_pages_keep_source_attribution():
         assert gold["source"]["url"].startswith("http") and gold["source"]["publisher"]
 
 
+def test_weapons_part_holds_real_tests_unveilings_and_look_alikes():
+    """The part exists because no other source has a real weapons test or unveiling."""
+    golds = read_jsonl(DEVSET / "weapons.gold.jsonl")
+    types = [e["type"] for g in golds for e in g["events"]]
+    assert types.count("weapons_test") >= 15 and types.count("weapons_unveiling") >= 10
+    assert sum(1 for g in golds if not g["events"]) >= 10  # look-alikes that must yield nothing
+    assert all(g["source"]["url"].startswith("http") for g in golds)
+
+
 @pytest.mark.skipif(
     not (SHARED / "spec" / "seed-article.gold.jsonl").exists(), reason="no ../shared"
 )
@@ -157,6 +166,16 @@ def test_seed_gold_passes_the_same_validation():
     inputs = read_jsonl(SHARED / "spec" / "seed-article.in.jsonl")
     golds = read_jsonl(SHARED / "spec" / "seed-article.gold.jsonl")
     assert record_problems(inputs, golds) == []
+
+
+def test_weapons_file_matches_its_build_script(monkeypatch):
+    """build_weapons.py needs no ../shared: its passages live in weapons_labels.yaml."""
+    script = "build_weapons.py"
+    spec = importlib.util.spec_from_file_location(script[:-3], DEVSET / script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr("sys.argv", [script, "--check"])
+    assert module.main() == 0, f"run tests/devset/{script} to refresh the generated files"
 
 
 @pytest.mark.skipif(not (SHARED / "data" / "pages").exists(), reason="no ../shared")

@@ -1,0 +1,65 @@
+"""The keyword prefilter: which rules can fire on a text, derived from the trigger regexes.
+
+It only skips work, so it must never change what ``extract`` returns: the last test runs
+every dev-set document and the seed with and without it and compares the events.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import extractors.engine as engine
+from extractors import extract
+from extractors.loader import load_ruleset
+from extractors.prefilter import Prefilter, trigger_keys
+
+ROOT = Path(__file__).resolve().parents[1]
+RS = load_ruleset(ROOT / "configs")
+
+
+@pytest.mark.parametrize(("pattern", "keys"), [
+    (r"\bclaim(?:ed|s|ing)?\s+(?:the\s+)?responsibility\s+for\b", {"responsibility"}),
+    (r"\b(?:clashes|battles|fighting)\b", {"clashes", "battles", "fighting"}),
+    (r"(?:(?:bloody|heavy)\s+)+(?:clashes|battles)", {"clashes", "battles"}),
+    (r"\b(?:test-fired|launched)\s+\w+", {"test-fired", "launched"}),
+])
+def test_keywords_are_derived_from_the_regex(pattern: str, keys: set[str]):
+    assert trigger_keys(pattern) == keys
+
+
+@pytest.mark.parametrize("pattern", [r"\b\w+ed\b", r"(?:abc)?\d+", r"(?:ab|)x", r"[a-z]{4}"])
+def test_no_keywords_means_always_scanned(pattern: str):
+    assert trigger_keys(pattern) is None
+
+
+def test_a_rule_is_skipped_only_when_none_of_its_keywords_occurs():
+    pf = Prefilter(RS.rules)
+    ids = {RS.rules[i].id for i in pf.candidates("the weather was fine in paris.")}
+    assert "attack.claimed_responsibility" not in ids
+    ids = {RS.rules[i].id for i in pf.candidates("the group claimed responsibility for it.")}
+    assert "attack.claimed_responsibility" in ids
+
+
+def _devset_texts() -> list[tuple[str, str | None]]:
+    docs = []
+    for part in ("plover", "pages", "weapons"):
+        path = ROOT / "tests" / "devset" / f"{part}.in.jsonl"
+        docs += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [(d["text"], d.get("published")) for d in docs]
+
+
+def test_prefilter_never_changes_the_events(monkeypatch):
+    docs = _devset_texts()
+    with_pf = [[e.model_dump() for e in extract(t, p, RS)] for t, p in docs]
+
+    class ScanAll:
+        def candidates(self, lower: str) -> set[int]:
+            return set(range(len(RS.rules)))
+
+    monkeypatch.setattr(engine, "prefilter_for", lambda rs: ScanAll())
+    without = [[e.model_dump() for e in extract(t, p, RS)] for t, p in docs]
+    assert sum(map(len, with_pf)) > 100  # the comparison covers real events
+    assert with_pf == without
