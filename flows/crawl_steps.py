@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ingest.crawl import PageRequest, crawl
 from ingest.feeds import FeedConfig, is_local
 from ingest.fetch import FetchResult
+from ingest.language import same_language
 from ingest.poll import FeedItem, FeedPoll
 from warehouse import ArticleRecord, FeedState, Warehouse, WarehouseLockedError
 from warehouse.url_state import (
@@ -35,16 +36,36 @@ if TYPE_CHECKING:
 __all__ = [
     "discovery_hints",
     "drop_duplicate_content",
+    "extraction_skip_reason",
     "fetch_items",
     "page_outcome",
+    "page_requests",
     "save_feed_meta",
     "save_page_states",
+    "select_tagged",
     "split_due",
     "stale_urls",
 ]
 
-# Not fetched on purpose (a rule said no), as opposed to failed.
-SKIP_REASONS = frozenset({"robots_disallowed", "blocked_url", "duplicate_content"})
+# Not fetched (or not extracted) on purpose (a rule said no), as opposed to failed.
+SKIP_REASONS = frozenset({"robots_disallowed", "blocked_url", "duplicate_content", "not_english"})
+
+# The language the extraction rules are written in: configs/rules and configs/lexicons are
+# English keyword and pattern lists, so on other languages they would only add noise.
+RULES_LANGUAGE = "en"
+
+
+def extraction_skip_reason(language: str | None) -> str | None:
+    """Why an article in ``language`` gets no extraction (None: extract it).
+
+    A known language other than :data:`RULES_LANGUAGE` is ``not_english``: the article is
+    still stored (with its language), only the rules skip it. An unknown language (no
+    declaration, no confident detection, no feed setting) is extracted: dropping it would
+    lose English articles from sites that declare nothing, for a few extra non-matches.
+    """
+    if language is None or same_language(language, RULES_LANGUAGE):
+        return None
+    return "not_english"
 
 
 def page_outcome(result: FetchResult, reason: str | None) -> str:
@@ -58,6 +79,26 @@ def page_outcome(result: FetchResult, reason: str | None) -> str:
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def select_tagged(
+    feeds: Sequence[FeedConfig], tags: Sequence[str], source: object
+) -> list[FeedConfig]:
+    """The feeds carrying any of ``tags`` (``muster run --tag``).
+
+    A tag no feed in the file carries is an error listing the known ones (a typo must not
+    silently poll nothing); so is a selection with no enabled feed left.
+    """
+    known = sorted({t for f in feeds for t in f.tags})
+    unknown = [t for t in tags if t not in known]
+    if unknown:
+        raise ValueError(f"unknown tag(s) {', '.join(unknown)} in {source}; "
+                         f"known: {', '.join(known) or '(no feed has tags)'}")
+    wanted = set(tags)
+    chosen = [f for f in feeds if wanted & set(f.tags)]
+    if not any(f.enabled for f in chosen):
+        raise ValueError(f"no enabled feed in {source} has tag(s) {', '.join(tags)}")
+    return chosen
 
 
 def split_due(
@@ -101,21 +142,26 @@ def save_feed_meta(wh: Warehouse, feeds: Sequence[FeedConfig], polls: Sequence[F
         save_url_states(wh, found)
 
 
-def fetch_items(
-    settings: MusterSettings, items: Sequence[FeedItem], report: RunReport
-) -> list[FetchResult]:
-    """Fetch a batch politely (robots, delays, SSRF guard), conditionally where we can."""
+def page_requests(settings: MusterSettings, items: Sequence[FeedItem]) -> list[PageRequest]:
+    """The batch's page requests, with the validators stored for each URL (conditional GET)."""
     states: dict[str, UrlState] = {}
     try:
         with Warehouse(settings.db_path) as wh:
             states = get_url_states(wh, [i.url for i in items])
     except WarehouseLockedError:
         pass  # unconditional fetches: slower, still correct
-    requests = [
+    return [
         PageRequest(i.url, origin=i.origin,
                     validators=states[i.url].validators if i.url in states else None)
         for i in items
     ]
+
+
+def fetch_items(
+    settings: MusterSettings, items: Sequence[FeedItem], report: RunReport
+) -> list[FetchResult]:
+    """Fetch a batch politely (robots, delays, SSRF guard), conditionally where we can."""
+    requests = page_requests(settings, items)
     results, delays = asyncio.run(crawl(requests, settings.fetch))
     report.host_delays.update(delays)
     return results

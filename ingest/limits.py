@@ -53,7 +53,9 @@ class FetchLimits(BaseModel):
     max_crawl_delay: float = Field(
         30.0, ge=0, description="cap on a robots.txt Crawl-delay we honour"
     )
-    obey_robots: bool = Field(True, description="check robots.txt before fetching pages")
+    obey_robots: bool = Field(
+        True, description="check robots.txt before polling feeds and fetching pages"
+    )
     ssrf_guard: bool = Field(
         True,
         description="links from feeds/sitemaps/pages only to public hosts, the feed's own "

@@ -17,6 +17,11 @@ Why each choice:
   carries its feed's ``origin`` so the page fetcher applies the same rule.
 - A URL that serves HTML (``kind: discover``, or ``auto``) is a site page: the feed it
   advertises (:mod:`ingest.discover`) is polled instead, and remembered (``discovered``).
+- With a :class:`~ingest.robots.RobotsCache` (``robots=``, one per run: one robots.txt per
+  host for all feeds), every feed request obeys robots.txt like a page: a disallowed URL is
+  not requested (``robots_disallowed``); an unreachable robots.txt means "disallow" (RFC
+  9309), reported with the robots.txt fetch's own transient code (``http_5xx``,
+  ``connect_error``...) so the feed is simply tried again next run.
 """
 
 from __future__ import annotations
@@ -43,12 +48,14 @@ from ingest.parse import (
     parse_sitemap_bytes,
 )
 from ingest.parse import looks_like_sitemap as _looks_like_sitemap
+from ingest.robots import RobotsCache
 from ingest.urls import canonicalize, file_url_to_path
 
 __all__ = [
     "FeedItem",
     "FeedPoll",
     "feed_guard",
+    "feed_robots",
     "list_folder",
     "parse_feed_bytes",
     "parse_sitemap_bytes",
@@ -175,6 +182,11 @@ def feed_guard(feed: FeedConfig, limits: FetchLimits) -> UrlGuard | None:
     return UrlGuard.for_origin(origin, limits.allow_hosts, strict=limits.block_private)
 
 
+def feed_robots(client: httpx.AsyncClient, limits: FetchLimits) -> RobotsCache | None:
+    """The robots.txt cache to share between the feeds of a run (None if robots are off)."""
+    return RobotsCache(client, limits, ssrf=limits.ssrf_guard) if limits.obey_robots else None
+
+
 async def poll_feed(
     client: httpx.AsyncClient,
     feed: FeedConfig,
@@ -182,6 +194,7 @@ async def poll_feed(
     validators: dict[str, str | None] | None = None,
     limits: FetchLimits | None = None,
     discovered: str | None = None,
+    robots: RobotsCache | None = None,
 ) -> FeedPoll:
     """Poll ``feed`` once and return its items; never raises for bad input.
 
@@ -189,8 +202,9 @@ async def poll_feed(
     becomes conditional and a 304 yields ``not_modified=True`` with no items. ``discovered``
     is the feed URL a previous poll found on this (HTML) page: it is polled directly with
     the validators, and the page is only re-read if that fails. Reason codes are those of
-    :func:`ingest.fetch.fetch_page` plus ``feed_parse_error``, ``not_found`` and
-    ``no_feed_found`` (an HTML page that advertises no feed).
+    :func:`ingest.fetch.fetch_page` plus ``feed_parse_error``, ``not_found``,
+    ``no_feed_found`` (an HTML page that advertises no feed) and, with ``robots``,
+    ``robots_disallowed``.
     """
     limits = limits or FetchLimits()
     local = is_local(feed.url)
@@ -205,12 +219,12 @@ async def poll_feed(
         url = feed.url
     guard = feed_guard(feed, limits)
     if discovered and not local and feed.kind in ("auto", "discover"):
-        poll = await _poll_url(client, feed, discovered, validators, limits, guard, local)
+        poll = await _poll_url(client, feed, discovered, validators, limits, guard, local, robots)
         if poll.error is None:
             poll.discovered_url = discovered
             return poll
     page_validators = None if feed.kind == "discover" or discovered else validators
-    fetched = await _fetch_feed(client, url, page_validators, limits, guard)
+    fetched = await _fetch_feed(client, url, page_validators, limits, guard, robots)
     body = fetched.body
     if (
         not local
@@ -221,13 +235,27 @@ async def poll_feed(
     ):
         links = discover_feed_links(body, fetched.final_url)
         if links:
-            poll = await _poll_url(client, feed, links[0], None, limits, guard, local)
+            poll = await _poll_url(client, feed, links[0], None, limits, guard, local, robots)
             poll.discovered_url = links[0]
             return poll
         if feed.kind == "discover":
             detail = f"no <link rel=alternate> feed on {url}"
             return _poll_from(feed, fetched, "no_feed_found", detail)
-    return await _parse_fetched(client, feed, fetched, limits, guard, local)
+    return await _parse_fetched(client, feed, fetched, limits, guard, local, robots)
+
+
+async def _robots_refusal(robots: RobotsCache | None, url: str) -> FetchResult | None:
+    """A result saying why robots.txt keeps us from ``url``, or None to go ahead."""
+    if robots is None or await robots.allowed(url):
+        return None
+    host = urlsplit(url).netloc
+    cause = robots.unreachable(url)
+    if cause is not None:
+        return FetchResult(url=url, final_url=url, error=cause,
+                           detail=f"robots.txt of {host} could not be read ({cause}): "
+                                  "not polled until it can (RFC 9309)")
+    return FetchResult(url=url, final_url=url, error="robots_disallowed",
+                       detail=f"robots.txt of {host} disallows it for {robots.agent}")
 
 
 async def _fetch_feed(
@@ -236,7 +264,10 @@ async def _fetch_feed(
     validators: dict[str, str | None] | None,
     limits: FetchLimits,
     guard: UrlGuard | None,
+    robots: RobotsCache | None = None,
 ) -> FetchResult:
+    if (refused := await _robots_refusal(robots, url)) is not None:
+        return refused
     return await fetch_page(
         client,
         url,
@@ -256,9 +287,10 @@ async def _poll_url(
     limits: FetchLimits,
     guard: UrlGuard | None,
     local: bool,
+    robots: RobotsCache | None = None,
 ) -> FeedPoll:
-    fetched = await _fetch_feed(client, url, validators, limits, guard)
-    return await _parse_fetched(client, feed, fetched, limits, guard, local)
+    fetched = await _fetch_feed(client, url, validators, limits, guard, robots)
+    return await _parse_fetched(client, feed, fetched, limits, guard, local, robots)
 
 
 def _poll_from(
@@ -283,6 +315,7 @@ async def _parse_fetched(
     limits: FetchLimits,
     guard: UrlGuard | None,
     local: bool,
+    robots: RobotsCache | None = None,
 ) -> FeedPoll:
     """A fetched feed document -> items (sitemap index children fetched through ``guard``)."""
     poll = _poll_from(feed, fetched, fetched.error, fetched.detail)
@@ -296,7 +329,8 @@ async def _parse_fetched(
     if feed.kind == "sitemap" or (feed.kind in ("auto", "discover") and _looks_like_sitemap(body)):
         parsed = parse_sitemap_bytes(body)
         if parsed.children and not parsed.error:
-            parsed = await _follow_children(client, feed, parsed, base, limits, local, guard)
+            parsed = await _follow_children(client, feed, parsed, base, limits, local, guard,
+                                            robots)
     else:
         parsed = parse_feed_bytes(body, base, fetched.content_type)
     poll.error, poll.detail = parsed.error, parsed.detail
@@ -314,6 +348,7 @@ async def _follow_children(
     limits: FetchLimits,
     local: bool,
     guard: UrlGuard | None = None,
+    robots: RobotsCache | None = None,
 ) -> _Parsed:
     """Expand a sitemap index one level deep (bounded), stopping once ``max_items`` is met."""
     merged = _Parsed()
@@ -326,7 +361,7 @@ async def _follow_children(
                 continue
         except ValueError:
             continue
-        got = await _fetch_feed(client, child_url, None, limits, guard)
+        got = await _fetch_feed(client, child_url, None, limits, guard, robots)
         body = _maybe_gunzip(got.body, limits.decoded_cap) if got.body is not None else None
         if got.error or body is None:
             failures.append(f"{child_url}: {got.error or 'bad gzip'}")

@@ -57,6 +57,7 @@ class RobotsCache:
         self._ssrf = ssrf
         self.fetched: list[str] = []  # origins whose robots.txt was requested (provenance)
         self._parsers: dict[str, RobotFileParser | bool] = {}
+        self._unreachable: dict[str, str] = {}  # origin -> reason code of the failed fetch
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def allowed(self, url: str) -> bool:
@@ -68,6 +69,18 @@ class RobotsCache:
         if isinstance(rules, bool):
             return rules
         return rules.can_fetch(self._limits.agent, url)
+
+    @property
+    def agent(self) -> str:
+        """The User-Agent the rules are matched against."""
+        return self._limits.agent
+
+    def unreachable(self, url: str) -> str | None:
+        """The reason code (``http_5xx``, ``timeout``...) if ``url``'s robots.txt could not be
+        read, so "disallowed" can be told apart from "we could not ask" (asked after
+        :meth:`allowed`)."""
+        origin = _origin(url)
+        return self._unreachable.get(origin) if origin else None
 
     async def crawl_delay(self, url: str) -> float | None:
         """The site's Crawl-delay for our agent, if it sets one."""
@@ -95,6 +108,7 @@ class RobotsCache:
             guard=UrlGuard.for_origin(origin_of(origin), base.allow_hosts) if self._ssrf else None,
         )
         if res.error in _UNREACHABLE:
+            self._unreachable[origin] = res.error or "network_error"
             return False
         if res.error or res.body is None:
             return True  # 4xx, not text, too large...: no usable rules
