@@ -19,11 +19,12 @@ from pathlib import Path
 
 from extractors import RuleSet, extract
 from extractors.loader import load_ruleset
-from extractors.model import EVENT_TYPES
+from extractors.model import EVENT_TYPES, Event
+from flows.crawl_steps import extraction_skip_reason
 from flows.settings import MusterSettings
 from flows.progress import current
 from warehouse import Warehouse, WarehouseNotFoundError
-from warehouse.rewrite import EventReplacement
+from warehouse.rewrite import EventReplacement, StoredArticle
 
 PAGE_SIZE = 200
 
@@ -77,6 +78,17 @@ def check_types(types: list[str] | None) -> list[str] | None:
     return sorted(set(types))
 
 
+def _events(article: StoredArticle, rules: RuleSet) -> list[Event]:
+    """The current rules' events for a stored article; none where its language is not theirs.
+
+    The same decision as the pipeline's (``crawl_steps.extraction_skip_reason``), so a
+    re-extraction never gives a German article the English rules' events.
+    """
+    if extraction_skip_reason(article.language):
+        return []
+    return extract(article.text, article.published, rules, title=article.title)
+
+
 def reextract(settings: MusterSettings, since: date | None = None,
               types: list[str] | None = None, *, ruleset: RuleSet | None = None,
               run_id: str | None = None, flow_run_id: str | None = None,
@@ -113,8 +125,7 @@ def reextract(settings: MusterSettings, since: date | None = None,
             after = page[-1].article_id
             report.articles_considered += len(page)
             report.previous_versions.update(a.extractor_version for a in page)
-            updates = [EventReplacement(a.article_id, a.content_hash,
-                                        extract(a.text, a.published, rules, title=a.title))
+            updates = [EventReplacement(a.article_id, a.content_hash, _events(a, rules))
                        for a in page]
             counts = wh.replace_events(updates, rules.version, report.run_id, wanted)
             report.articles_replaced += counts.replaced

@@ -189,3 +189,26 @@ def test_reextract_reports_progress_with_a_total(tmp_path: Path, rules_old, conf
     with progress.install(progress.LogProgress(write=lines.append)):
         reextract(load_settings(db_path=db, configs_dir=configs_new))
     assert lines and lines[-1].startswith("progress: articles re-extracted 3/3"), lines
+
+
+def test_articles_not_in_the_rules_language_lose_their_events(tmp_path: Path, rules_old,
+                                                              rules_new, configs_new: Path) -> None:
+    """A stored article flagged German gets no English-rule events on re-extraction.
+
+    Stored with events (as an older version that did not check the language would have),
+    the German article ends with none, while the English one keeps its deployment.
+    """
+    db = tmp_path / "m.duckdb"
+    with Warehouse(db) as wh:
+        wh.load_articles([ArticleRecord(
+            url=f"https://news.example/{lang}", feed="example", title=lang,
+            published=date(2024, 11, 2), fetched_at=datetime(2025, 1, 11, tzinfo=UTC),
+            language=lang, text=TEXTS[1], extractor_version=rules_old.version,
+            events=extract(TEXTS[1], date(2024, 11, 2), rules_old)) for lang in ("de", "en")])
+    assert q(db, "SELECT a.language, count(*) FROM events e JOIN articles a USING (article_id) "
+                 "GROUP BY 1 ORDER BY 1") == [("de", 2), ("en", 2)]
+
+    reextract(load_settings(db_path=db, configs_dir=configs_new))
+
+    assert q(db, "SELECT a.language, e.type FROM events e JOIN articles a USING (article_id) "
+                 "ORDER BY 1, 2") == [("en", "military_deployment")]

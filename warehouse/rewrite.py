@@ -38,6 +38,7 @@ class StoredArticle:
     text: str
     content_hash: str
     extractor_version: str
+    language: str | None = None  # re-extraction skips languages the rules are not written for
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def page_to_reextract(con: duckdb.DuckDBPyConnection, version: str, since: date 
                       after: str | None, limit: int) -> list[StoredArticle]:
     """The next `limit` articles (by article_id, after `after`) not produced by `version`."""
     rows = con.execute(
-        "SELECT article_id, url, title, published, text, content_hash, extractor_version "
+        "SELECT article_id, url, title, published, text, content_hash, extractor_version, language "
         f"FROM articles WHERE extractor_version <> $v AND {_SCOPE} "
         "AND article_id > coalesce($after, '') ORDER BY article_id LIMIT $limit",
         {"v": version, "since": since, "after": after, "limit": limit}).fetchall()
