@@ -22,17 +22,21 @@ from __future__ import annotations
 
 import gzip
 import mimetypes
+import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
 
 import pytest
 
 __all__ = ["LocalHTTPServer", "Route", "http_server", "rss", "start_server"]
+
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
 class _Server(ThreadingHTTPServer):
@@ -239,14 +243,32 @@ def http_server() -> Iterator[LocalHTTPServer]:
         server.stop()
 
 
-def rss(base: str, paths: list[str]) -> str:
-    """A small RSS 2.0 feed linking ``paths`` on ``base``."""
+PUBLISHED = "Mon, 28 Apr 2025 06:00:00 GMT"
+
+
+def rss(base: str, links: Sequence[str],
+        published: str | Sequence[str | None] | None = PUBLISHED) -> str:
+    """A small RSS 2.0 feed whose items link ``links``, in order.
+
+    A path (``/news/a.html``) is joined to ``base``; a link with a scheme (``http://other/x``,
+    and the hostile ``file:`` / ``javascript:`` ones some tests need) is kept as written.
+    ``published`` is every item's pubDate, or one per item, or ``None`` for items without
+    one. Links are XML-escaped, so query strings with ``&`` stay well-formed.
+    """
+    dates = [published] * len(links) if published is None or isinstance(published, str) \
+        else list(published)
+    assert len(dates) == len(links), "one date per link"
     items = "\n".join(
-        f"<item><title>item {i}</title><link>{base}{p}</link>"
-        f"<pubDate>Mon, 28 Apr 2025 06:00:00 GMT</pubDate></item>"
-        for i, p in enumerate(paths)
+        f"<item><title>item {i}</title><link>{escape(_absolute(base, link))}</link>"
+        + (f"<pubDate>{date}</pubDate>" if date else "") + "</item>"
+        for i, (link, date) in enumerate(zip(links, dates))
     )
     return (
         '<?xml version="1.0"?><rss version="2.0"><channel><title>fixture</title>'
-        f"<link>{base}/</link><description>d</description>{items}</channel></rss>"
+        f"<link>{escape(_absolute(base, '/'))}</link><description>d</description>"
+        f"{items}</channel></rss>"
     )
+
+
+def _absolute(base: str, link: str) -> str:
+    return link if _SCHEME.match(link) else base.rstrip("/") + link

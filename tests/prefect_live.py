@@ -5,7 +5,9 @@ user gets — the server's HTTP API and UI on a port, ``muster serve`` polling i
 executed in the runner's own subprocesses — and the in-process harness has none of that.
 
 One server (session scope) is shared by every ``test_prefect_*`` module; each serve
-fixture gets its own DuckDB file and feeds file pointing at a local HTTP server.
+fixture gets its own DuckDB file and feeds file pointing at a local HTTP server.  A test
+that needs to kill its server (the API outage test) starts its own with
+``start_prefect_server`` and restarts it on the same port and database.
 Start-up is ~6-15 s for the server and a few seconds for ``muster serve``.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -21,18 +24,22 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.fixtures_http import rss  # noqa: F401  (re-exported: tests import it from here)
+from tests.fixtures_http import LocalHTTPServer, Route, rss, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 SEED_HTML = ROOT / "configs" / "demo" / "seed-article.html"
 PAGES = ROOT / "tests" / "fixtures" / "pages"
+PAGE_NAMES = sorted(p.name.removesuffix(".gz") for p in PAGES.glob("*.html.gz"))
 
-__all__ = ["LivePrefect", "live_prefect", "start_muster_serve", "ServeProcess", "rss"]
+__all__ = ["LivePrefect", "ServeProcess", "live_prefect", "muster_serving", "news_site",
+           "prefect_client", "rss", "served", "start_muster_serve", "start_prefect_server",
+           "stop_muster_serve", "stop_prefect_server", "trigger", "wait_final"]
 
 
 def free_port() -> int:
@@ -50,13 +57,14 @@ def _tail(path: Path, n: int = 4000) -> str:
 
 @dataclass
 class LivePrefect:
-    """A running Prefect server: its base URL (UI), API URL and log file."""
+    """A running Prefect server: its base URL (UI), API URL, home, port and log file."""
 
     url: str
     api_url: str
     home: Path
     log: Path
     process: subprocess.Popen[bytes]
+    port: int
 
     def env(self, **extra: str) -> dict[str, str]:
         """Environment for a client of this server: its PREFECT_* only; MUSTER_* carry over."""
@@ -94,33 +102,68 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
-def live_prefect() -> Iterator[LivePrefect]:
-    """``prefect server start`` on a free 127.0.0.1 port with a temporary PREFECT_HOME."""
-    home = Path(tempfile.mkdtemp(prefix="muster-live-prefect-"))
-    port = free_port()
+def start_prefect_server(home: Path, port: int | None = None, timeout: float = 90) -> LivePrefect:
+    """``prefect server start`` on 127.0.0.1 with ``home`` as PREFECT_HOME (its SQLite file
+    is ``home/prefect.db``), in its own process group; waits for ``/api/health``.
+
+    Starting again with the same ``home`` and ``port`` brings the same server back (same
+    database, same URL); the log is appended to, so it tells the whole story.
+    """
+    port = port or free_port()
     log = home / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(
         PREFECT_HOME=str(home),
+        PREFECT_SERVER_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{home / 'prefect.db'}",
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         # a run refused by a deployment's concurrency limit is re-proposed after this delay
         PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS="1",
         PREFECT_SERVER_API_HOST="127.0.0.1",
         PREFECT_SERVER_API_PORT=str(port),
     )
-    with log.open("wb") as sink:
+    with log.open("ab") as sink:
         proc = subprocess.Popen(
             [str(VENV_BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
              "--port", str(port), "--analytics-off"],
-            env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=home,
+            env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=home, start_new_session=True,
         )
-    server = LivePrefect(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/api", home, log, proc)
+    server = LivePrefect(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/api", home, log,
+                         proc, port)
     try:
-        _wait_http(server.api_url + "/health", proc, log, timeout=90)
+        _wait_http(server.api_url + "/health", proc, log, timeout=timeout)
+    except BaseException:
+        stop_prefect_server(server, kill=True)
+        raise
+    return server
+
+
+def stop_prefect_server(server: LivePrefect, kill: bool = False) -> None:
+    """Stop the server's whole process group: SIGTERM (then SIGKILL), or SIGKILL at once
+    (``kill=True``: a crash, nothing gets to clean up)."""
+    proc = server.process
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+    # anything else of the group (none expected) goes too, so the port is free again
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def live_prefect() -> Iterator[LivePrefect]:
+    """``prefect server start`` on a free 127.0.0.1 port with a temporary PREFECT_HOME."""
+    server = start_prefect_server(Path(tempfile.mkdtemp(prefix="muster-live-prefect-")))
+    try:
         yield server
     finally:
-        _stop(proc)
+        stop_prefect_server(server)
 
 
 @dataclass
@@ -136,7 +179,8 @@ class ServeProcess:
 
 
 def start_muster_serve(
-    server: LivePrefect, workdir: Path, db: Path, feeds: Path, timeout: float = 90
+    server: LivePrefect, workdir: Path, db: Path, feeds: Path, timeout: float = 90,
+    **extra_env: str,
 ) -> ServeProcess:
     """Start ``muster serve --no-schedule`` and wait until its three deployments exist."""
     from flows.deployments import DEPLOYMENT_NAMES
@@ -150,6 +194,7 @@ def start_muster_serve(
         # allow an intranet host
         MUSTER_FETCH__ALLOW_HOSTS='["127.0.0.1"]',
         PREFECT_RUNNER_POLL_FREQUENCY="1",
+        **extra_env,
     )
     with log.open("wb") as sink:
         proc = subprocess.Popen(
@@ -179,3 +224,78 @@ def start_muster_serve(
 
 def stop_muster_serve(serve: ServeProcess) -> None:
     _stop(serve.process)
+
+
+@contextlib.contextmanager
+def muster_serving(server: LivePrefect, feed_url: str, work: Path,
+                   **extra_env: str) -> Iterator[ServeProcess]:
+    """``muster serve`` against ``server`` with one feed (``local``) and a fresh DuckDB file
+    in ``work``, stopped on exit whatever happened."""
+    feeds = work / "feeds.yaml"
+    feeds.write_text(f"feeds:\n  - name: local\n    url: {feed_url}\n")
+    serve = start_muster_serve(server, work, work / "muster.duckdb", feeds, **extra_env)
+    try:
+        yield serve
+    finally:
+        stop_muster_serve(serve)
+
+
+@pytest.fixture(scope="module")
+def served(live_prefect: LivePrefect, site: LocalHTTPServer,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """``muster serve`` for a whole test module, on the feed of that module's ``site``
+    fixture (``/feed.xml``); import it into the module to use it."""
+    with muster_serving(live_prefect, site.url("/feed.xml"), tmp_path_factory.mktemp("serve")) as s:
+        yield s
+
+
+@contextlib.contextmanager
+def news_site(feed_paths: list[str]) -> Iterator[LocalHTTPServer]:
+    """A local news site: the real pages under ``/pages/``, the seed article at
+    ``/news/seed-article.html`` and ``/feed.xml`` linking ``feed_paths`` (add their routes
+    before a run reads the feed)."""
+    server = start_server()
+    try:
+        server.serve_dir(PAGES, prefix="/pages/")
+        server.add("/news/seed-article.html", Route(body=SEED_HTML.read_bytes()))
+        server.add("/feed.xml", Route(body=rss(str(server), feed_paths),
+                                      content_type="application/rss+xml"))
+        yield server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def prefect_client(server: LivePrefect) -> Iterator[Any]:
+    """A synchronous Prefect client of ``server`` (whatever PREFECT_API_URL this process has)."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: server.api_url}), \
+            get_client(sync_client=True) as client:
+        yield client
+
+
+def trigger(server: LivePrefect, name: str, parameters: dict[str, Any]) -> Any:
+    """Create a run of a deployment the way the UI's Run button does (returns at once)."""
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: server.api_url}):
+        return run_deployment(name, parameters=parameters, timeout=0)
+
+
+def wait_final(server: LivePrefect, run_ids: list[Any], serve: ServeProcess,
+               timeout: float = 120) -> list[Any]:
+    """The runs once all are in a final state; fails at ``timeout`` or if serve exits."""
+    deadline = time.monotonic() + timeout
+    with prefect_client(server) as client:
+        while True:
+            runs = [client.read_flow_run(i) for i in run_ids]
+            if all(r.state is not None and r.state.is_final() for r in runs):
+                return runs
+            if time.monotonic() > deadline or serve.process.poll() is not None:
+                states = [(str(r.id), r.state_name) for r in runs]
+                raise AssertionError(f"runs not finished: {states}\n{serve.output()}")
+            time.sleep(0.5)
+

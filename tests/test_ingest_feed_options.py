@@ -12,15 +12,10 @@ from ingest.discover import discover_feed_links, looks_like_html
 from ingest.feeds import FeedConfig, FeedsFileError, load_feeds, parse_duration
 from ingest.fetch import FetchLimits, make_client
 from ingest.poll import poll_feed
-from tests.fixtures_http import LocalHTTPServer, Route
+from tests.fixtures_http import LocalHTTPServer, Route, rss
 
 FAST = FetchLimits(backoff_base=0.01, connect_timeout=2, read_timeout=2, total_timeout=5,
                    retries=0)
-
-
-def rss(base: str, paths: list[str]) -> str:
-    items = "".join(f"<item><title>{p}</title><link>{base}{p}</link></item>" for p in paths)
-    return f'<rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
 
 
 def home(feed_href: str) -> str:
@@ -119,3 +114,33 @@ def test_discovery_from_home_page_then_direct(http_server: LocalHTTPServer) -> N
     healed = poll(FeedConfig(name="site", url=http_server.url("/"), kind="discover"),
                   discovered=f"{base}/old.xml")
     assert healed.error is None and healed.discovered_url == f"{base}/rss.xml"
+
+
+def test_tag_selection_for_run(tmp_path: Path) -> None:
+    """``muster run --tag`` / the flow's ``tags``: feeds with any tag; unknown tags refused."""
+    from flows.pipeline import resolve_feeds
+    from flows.settings import load_settings
+
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "feeds:\n"
+        "  - {name: a, url: 'https://a.example/rss', tags: [defence, europe]}\n"
+        "  - {name: b, url: 'https://b.example/rss', tags: [asia]}\n"
+        "  - {name: c, url: 'https://c.example/rss', tags: [sport]}\n"
+        "  - {name: d, url: 'https://d.example/rss', tags: [asia], enabled: false}\n"
+        "  - {name: e, url: 'https://e.example/rss'}\n"
+        "  - {name: f, url: 'https://f.example/rss', tags: [archive], enabled: false}\n"
+    )
+    settings = load_settings(feeds_path=path, db_path=tmp_path / "m.duckdb")
+    names = lambda feeds: [f.name for f in feeds]  # noqa: E731
+    assert names(resolve_feeds(settings, tags=["defence", "asia"])) == ["a", "b"]
+    assert names(resolve_feeds(settings, tags=["asia"])) == ["b"]  # d is disabled
+    assert names(resolve_feeds(settings)) == ["a", "b", "c", "e"]
+    assert names(resolve_feeds(settings, ["a"], ["europe"])) == ["a"]  # both must hold
+    with pytest.raises(ValueError, match=r"no enabled feed .* has tag\(s\) archive"):
+        resolve_feeds(settings, tags=["archive"])
+    with pytest.raises(ValueError, match=r"unknown tag\(s\) defense, Asia .*known: archive, "
+                                         r"asia, defence, europe, sport"):
+        resolve_feeds(settings, tags=["defense", "Asia", "sport"])
+    with pytest.raises(ValueError, match=r"unknown feed name\(s\) c .*with tag\(s\) europe"):
+        resolve_feeds(settings, ["a", "c"], ["europe"])

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.fixtures_http import LocalHTTPServer, Route, start_server
+from tests.fixtures_http import LocalHTTPServer, Route, rss, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = (ROOT / "configs" / "demo" / "seed-article.html").read_text(encoding="utf-8")
@@ -29,11 +29,8 @@ pytestmark = pytest.mark.slow
 
 
 def _rss(base: str, links: list[str]) -> str:
-    items = "".join(
-        f"<item><title>t{i}</title><link>{u if u.startswith('http') else base + u}</link></item>"
-        for i, u in enumerate(links)
-    )
-    return f'<rss version="2.0"><channel><title>fixture</title>{items}</channel></rss>'
+    """The shared feed builder, with undated items (the dates here come from the pages)."""
+    return rss(base, links, published=None)
 
 
 @pytest.fixture()
@@ -111,7 +108,8 @@ def test_two_runs_politeness_ssrf_dedup_and_conditional_pages(
         "duplicate_content": 1, "no_text": 1, "too_large": 1, "robots_disallowed": 1,
         "blocked_url": 2,
     }
-    assert site.hits("/private/secret.html") == 0 and site.hits("/robots.txt") == 1
+    # robots.txt: read once for the feeds (polled under it too) and once for the pages' batch
+    assert site.hits("/private/secret.html") == 0 and site.hits("/robots.txt") == 2
     assert other_server.hits("/internal.html") == 0 and other_server.hits("/robots.txt") == 0
     # the article was listed by two feeds but fetched once
     assert site.hits("/news/article.html") == 1

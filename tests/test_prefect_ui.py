@@ -22,19 +22,19 @@ import duckdb
 import httpx
 import pytest
 
-from tests.fixtures_http import LocalHTTPServer, Route, start_server
+from tests import prefect_live
+from tests.fixtures_http import LocalHTTPServer
 from tests.prefect_live import (
-    PAGES,
+    PAGE_NAMES,
     ROOT,
-    SEED_HTML,
     LivePrefect,
     ServeProcess,
-    rss,
-    start_muster_serve,
-    stop_muster_serve,
+    news_site,
 )
 
 pytestmark = pytest.mark.slow
+
+served = prefect_live.served  # the module's `muster serve`, on this module's `site` fixture
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -45,39 +45,17 @@ ARTIFACTS = Path(os.environ.get("MUSTER_TEST_ARTIFACTS", ROOT / "test-artifacts"
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[LocalHTTPServer]:
-    server = start_server()
-    server.serve_dir(PAGES, prefix="/pages/")
-    server.add("/news/seed-article.html", Route(body=SEED_HTML.read_bytes()))
-    base = str(server).rstrip("/")
-    pages = sorted(p.name.removesuffix(".gz") for p in PAGES.glob("*.html.gz"))[:2]
-    server.add("/feed.xml", Route(body=rss(base, ["/news/seed-article.html"]
-                                           + [f"/pages/{p}" for p in pages]),
-                                  content_type="application/rss+xml"))
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def served(live_prefect: LivePrefect, site: LocalHTTPServer,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    work = tmp_path_factory.mktemp("serve-ui")
-    feeds = work / "feeds.yaml"
-    feeds.write_text(f"feeds:\n  - name: local\n    url: {site.url('/feed.xml')}\n")
-    serve = start_muster_serve(live_prefect, work, work / "muster.duckdb", feeds)
-    try:
-        yield serve
-    finally:
-        stop_muster_serve(serve)
+    with news_site(["/news/seed-article.html"] + [f"/pages/{p}" for p in PAGE_NAMES[:2]]) as s:
+        yield s
 
 
 def _pipeline_descriptions() -> dict[str, str]:
-    """What the form must show: the flow's own parameter schema (docstring Args)."""
+    """What the form must show: the flow's own parameter schema (docstring Args), as the UI
+    renders it (descriptions are Markdown: `tags` shows as the code text tags)."""
     from flows.prefect_flows import pipeline
 
     props = pipeline.parameters.model_dump()["properties"]
-    return {name: prop["description"] for name, prop in props.items()}
+    return {name: prop["description"].replace("`", "") for name, prop in props.items()}
 
 
 def test_custom_run_from_the_deployment_form(

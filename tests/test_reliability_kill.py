@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_http import LocalHTTPServer, Route, start_server
+from tests.fixtures_http import LocalHTTPServer, Route, rss, start_server
 from tests.reliability_support import (
     FAST_FETCH_ENV,
     PAGES,
@@ -35,7 +35,6 @@ from tests.reliability_support import (
     db_state,
     frozen_configs,
     query,
-    rss,
     run_flow,
     write_feeds,
 )
@@ -52,7 +51,8 @@ def _site(server: LocalHTTPServer) -> list[str]:
     for name in REAL_PAGES:
         server.add(f"/a/{name}", Route(body=gzip.decompress((PAGES / f"{name}.gz").read_bytes())))
         urls.append(server.url(f"/a/{name}"))
-    server.add("/feed.xml", Route(body=rss(urls), content_type="application/rss+xml",
+    server.add("/feed.xml", Route(body=rss(str(server), urls),
+                                  content_type="application/rss+xml",
                                   etag='"feed-v1"', last_modified="Mon, 28 Apr 2025 06:00:00 GMT"))
     return urls
 

@@ -19,17 +19,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_http import LocalHTTPServer, Route
+from tests.fixtures_http import LocalHTTPServer, Route, rss
 from tests.reliability_support import (
+    ENGLISH_PAGES,
     FAST_FETCH_ENV,
     PAGES,
-    REAL_PAGES,
     SEED_HTML,
     RawServer,
     db_state,
     query,
     reset_mid_body,
-    rss,
     run_flow,
     slow_loris,
     write_feeds,
@@ -57,7 +56,7 @@ def raw_servers() -> Iterator[tuple[RawServer, RawServer]]:
 
 
 def _page(i: int) -> bytes:
-    return gzip.decompress((PAGES / (REAL_PAGES[i] + ".gz")).read_bytes())
+    return gzip.decompress((PAGES / (ENGLISH_PAGES[i] + ".gz")).read_bytes())
 
 
 def test_server_faults_are_logged_and_recovered_without_duplicates(
@@ -83,7 +82,8 @@ def test_server_faults_are_logged_and_recovered_without_duplicates(
            site.url("/a/loop"): "too_many_redirects"}
     # The feed supports conditional GET: the page that fails now must still be retried later.
     site.add("/feed.xml", [Route(status=503, headers={"Retry-After": "0"}),
-                           Route(body=rss(good + list(bad)), content_type="application/rss+xml",
+                           Route(body=rss(str(site), good + list(bad)),
+                                 content_type="application/rss+xml",
                                  etag='"v1"')])
     feeds = write_feeds(tmp_path / "feeds.yaml", {
         "local": site.url("/feed.xml"), "nowhere": "http://feeds.muster-reliability.invalid/rss"})
@@ -124,7 +124,7 @@ def test_server_faults_are_logged_and_recovered_without_duplicates(
 
     # Nothing lost: the same as one clean run over the four pages that work.
     clean = tmp_path / "clean.duckdb"
-    site.add("/clean.xml", Route(body=rss([*good, site.url("/a/down")]),
+    site.add("/clean.xml", Route(body=rss(str(site), [*good, site.url("/a/down")]),
                                  content_type="application/rss+xml"))
     run_flow(clean, write_feeds(tmp_path / "clean.yaml", {"local": site.url("/clean.xml")}))
     for table in ("articles", "events"):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_http import LocalHTTPServer, Route
+from tests.fixtures_http import LocalHTTPServer, Route, rss
 from tests.reliability_support import (
     PAGES,
     REAL_PAGES,
@@ -27,7 +27,6 @@ from tests.reliability_support import (
     SEED_HTML,
     db_state,
     query,
-    rss,
     run_flow,
     write_feeds,
 )
@@ -77,9 +76,9 @@ def seeded(tmp_path: Path, http_server: LocalHTTPServer) -> tuple[Path, Path, Pa
     http_server.add("/a/1.html", Route(body=SEED_HTML.read_bytes()))
     page = gzip.decompress((PAGES / (REAL_PAGES[0] + ".gz")).read_bytes())
     http_server.add("/a/2.html", Route(body=page))
-    http_server.add("/one.xml", Route(body=rss([http_server.url("/a/1.html")]),
+    http_server.add("/one.xml", Route(body=rss(str(http_server), [http_server.url("/a/1.html")]),
                                       content_type="application/rss+xml"))
-    http_server.add("/two.xml", Route(body=rss([http_server.url(p) for p in ("/a/1.html", "/a/2.html")]),
+    http_server.add("/two.xml", Route(body=rss(str(http_server), ["/a/1.html", "/a/2.html"]),
                                       content_type="application/rss+xml"))
     db = tmp_path / "data" / "muster.duckdb"
     one = write_feeds(tmp_path / "one.yaml", {"local": http_server.url("/one.xml")})
@@ -209,7 +208,7 @@ def test_full_disk_during_a_run(prefect_server: None, small_tmpfs: Path,
                                 http_server: LocalHTTPServer, tmp_path: Path) -> None:
     db = small_tmpfs / "muster.duckdb"
     http_server.add("/a/1.html", Route(body=SEED_HTML.read_bytes()))
-    http_server.add("/one.xml", Route(body=rss([http_server.url("/a/1.html")]),
+    http_server.add("/one.xml", Route(body=rss(str(http_server), [http_server.url("/a/1.html")]),
                                       content_type="application/rss+xml"))
     one = write_feeds(tmp_path / "one.yaml", {"local": http_server.url("/one.xml")})
     run_flow(db, one)
@@ -221,7 +220,8 @@ def test_full_disk_during_a_run(prefect_server: None, small_tmpfs: Path,
         body = (SEED_HTML.read_text().replace("demo/seed-article", f"big/{i}")
                 .replace("</article>", f"<p>{'Filler text. ' * 3000}{i}</p></article>"))
         urls.append(http_server.add(f"/big/{i}.html", Route(body=body)))
-    http_server.add("/big.xml", Route(body=rss(urls), content_type="application/rss+xml"))
+    http_server.add("/big.xml", Route(body=rss(str(http_server), urls),
+                                      content_type="application/rss+xml"))
     big = write_feeds(tmp_path / "big.yaml", {"big": http_server.url("/big.xml")})
     filler = small_tmpfs / "filler"
     with filler.open("wb") as fh:
