@@ -60,9 +60,25 @@ _SUBORD = re.compile(r"(?i)^(?:if|when|while|as|because|although|though|unless|w
                      r"since|until|what|how|why|where|who|which)\b")
 
 
+_REL_SOURCE = re.compile(r"(?i)(?:which|that|who)\s+((?:the\s+)?[A-Z][\w'.-]*(?:\s+[\w'.-]+){0,4})$")
+
+
+_BARE_TRAIL = re.compile(r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|today|yesterday|tonight)\s+"
+                         r"(?P<src>(?:[\w'-]+\s+){0,5}?[\w'-]+)\s*$")
+_SENT_END = re.compile(r"\s*(?:on\s+\w+day|\w+day|today)?\s*[.!\"'\u201d]*\s*$")
+
+
 def find_attributions(s: str, cues: Cues) -> list[Attribution]:
     """All source phrases of a sentence (offsets relative to the sentence)."""
-    return [a for a in _find_attributions(s, cues) if not _SUBORD.match(a.source)]
+    out = []
+    for a in _find_attributions(s, cues):
+        rel = _REL_SOURCE.match(a.source)
+        if rel and a.mode == "lead":  # "the attacks, which Israeli figures say killed 1,200": the figures say so
+            a = Attribution(a.src_start + rel.start(1), a.src_end, a.verb_start, a.verb_end, rel.group(1),
+                            a.mode, a.denial)
+        if not _SUBORD.match(a.source):
+            out.append(a)
+    return out
 
 
 def _find_attributions(s: str, cues: Cues) -> list[Attribution]:
@@ -88,6 +104,12 @@ def _find_attributions(s: str, cues: Cues) -> list[Attribution]:
                 if len(_WORD.findall(s[:comma])) > 3:
                     out.append(Attribution(a, b, vm.start(), vm.end(), s[a:b], "trail", denial))
                     continue
+        # wire copy without the comma: "... in southern Lebanon Sunday sources on both sides said."
+        bare = _BARE_TRAIL.search(before) if _SENT_END.match(s, vm.end()) else None
+        if bare and _SOURCE_NOUN.search(bare.group("src")) and len(_WORD.findall(s[:bare.start("src")])) > 3:
+            out.append(Attribution(bare.start("src"), bare.end("src"), vm.start(), vm.end(), bare.group("src"),
+                                   "trail", denial))
+            continue
         # leading: "<src> said (that) ..." -- source back to the previous clause break
         start = 0
         for bm in _CLAUSE_BREAK.finditer(before):
@@ -154,6 +176,11 @@ def in_relative_clause(s: str, trig_start: int, cues: Cues) -> bool:
     return False
 
 
+# "The Americans wanted to raid a base", "eager to withdraw": a wish, neither a happening nor a plan
+_WISH = re.compile(r"(?i)\b(?:want(?:s|ed)?|wish(?:es|ed)?|hop(?:e|es|ed|ing)|eager|keen|would\s+like|desir(?:e|es|ed))\s+"
+                   r"to\s+(?:\w+ly\s+)?$")
+
+
 def veto(s: str, trig_start: int, trig_end: int, cues: Cues) -> str | None:
     """Why this trigger is not an event (negation, conditional, ...), or None."""
     near = _words_before(s, trig_start, 4)
@@ -168,6 +195,8 @@ def veto(s: str, trig_start: int, trig_end: int, cues: Cues) -> str | None:
         return "threat"
     if cues.generic.search(clause) or cues.generic.search(s, trig_end, trig_end + 40):
         return "generic"
+    if _WISH.search(s, max(0, trig_start - 40), trig_start):
+        return "wish"
     after = s[trig_end:trig_end + 60]
     after_clause = re.split(r"[,;:.]", after, maxsplit=1)[0]
     if re.search(r"\b(?:if|unless)\b", after_clause, re.I):
@@ -177,5 +206,24 @@ def veto(s: str, trig_start: int, trig_end: int, cues: Cues) -> str | None:
     return None
 
 
+# what may stand between a future cue and the trigger it governs: "will soon be deployed",
+# "plans to quickly send", "the planned deployment"; a noun between ("agreed to a ceasefire after
+# fighting") means the cue governs something else
+_PLANNED_GAP = re.compile(r"(?i)\s*(?:(?:be|been|have|also|soon|then|now|further|again|not|the|a|an|its|their|"
+                          r"first|new|more|additional|resume|start|begin|launch|conduct|carry\s+out|\w+ly)(?:\s+|$))*$")
+# "continued to send", "believed to remain", "said to have": an infinitive that is not a plan
+_NOT_PLAN_TO = re.compile(r"(?i)\b(?:continu\w*|believed|thought|said|known|reported|understood|appear\w*|"
+                          r"seem\w*|used|began|begun|begin|start\w*|managed|helped|tried|went\s+on|failed|"
+                          r"ordered|forced|allowed|able|moved|rushed|sought|appears|proceeded)\s+to\s*$")
+
+
 def is_planned(s: str, trig_start: int, cues: Cues) -> bool:
-    return bool(cues.planned.search(_words_before(s, trig_start, 4)))
+    """A future or intention cue that governs the trigger itself ("will deploy", "plans to send")."""
+    window = _words_before(s, trig_start, 4)
+    for m in cues.planned.finditer(window):
+        if not _PLANNED_GAP.fullmatch(window[m.end():]):
+            continue
+        if _NOT_PLAN_TO.search(window[:m.end()]):
+            continue
+        return True
+    return False

@@ -41,7 +41,8 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("dmy", re.compile(r"\b(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r"(?:,?\s+(?P<year>(?:19|20)\d\d))?\b")),
     ("my", re.compile(r"\b" + _MONTH + r",?\s+(?P<year>(?:19|20)\d\d)\b")),
     ("rel_month", re.compile(r"\b(?P<which>last|this|next|earlier\s+this|later\s+this)\s+month\b", re.I)),
-    ("month", re.compile(r"\b(?:(?P<which>last|this|next|in|early|late|mid-?)\s+)" + _MONTH + r"\b")),
+    # the cue word may open a sentence ("In October, Beijing denied ..."); the month stays case-sensitive ("may")
+    ("month", re.compile(r"\b(?:(?P<which>[Ll]ast|[Tt]his|[Nn]ext|[Ii]n|[Ee]arly|[Ll]ate|[Mm]id-?)\s+)" + _MONTH + r"\b")),
     ("weekday", re.compile(r"\b(?:(?P<which>last|on|this|next|late|early)\s+)?" + _WD
                            + r"(?:\s+(?:night|morning|evening|afternoon))?\b")),
     ("days_ago", re.compile(r"\b(?P<n>\w+)\s+days?\s+ago\b", re.I)),

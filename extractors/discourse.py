@@ -69,9 +69,13 @@ class Discourse:
         return self.get("state") if _SERVICE.search(s) else None
 
 
-_BACK_REF = re.compile(r"\b(?:the|this|that)\s+(?:[\w-]+\s+){0,2}?(?:launch|launching|test|test-firing|test-fire|"
+_BACK_REF = re.compile(r"\b(?:the|this|that)\s+(?:[\w-]+\s+){0,4}?(?:launch|launching|test|test-firing|test-fire|"
                        r"test\s+flight|missile|weapon|ceremony|vessel|ship|submarine|carrier|destroyer|frigate|"
-                       r"warship|drone|rocket|parade)\b", re.I)
+                       r"warship|drone|rocket|parade)\b"
+                       # "during a test on April 5", "launched an AGM-183A ... Weapon", "Launched Aug. 15, DDG 128 ..."
+                       r"|\bduring\s+an?\s+(?:\w+\s+)?(?:test|launch|flight|parade)\b"
+                       r"|\b(?:launched|fired|test-fired)\s+an?\s+(?:[\w-]+\s+){0,5}?(?:missile|weapon|rocket)\b"
+                       r"|^\s*(?:Launched|Christened|Floated\s+out|Test-fired|Tested|Unveiled)\b", re.I)
 _TONS = re.compile(r"(?P<n>\d{1,3}(?:,\d{3})+|\d+)[- ](?:tons?|tonnes?)\b", re.I)
 ELABORATED = ("weapons_test", "weapons_unveiling")
 LOOKAHEAD = 2
@@ -91,13 +95,19 @@ def elaborate(raw: list[dict[str, Any]], history: list[Any], starts: list[int]) 
         i = bisect_right(starts, e["char_start"]) - 1
         for an in history[i + 1:i + 1 + LOOKAHEAD]:
             s = an.sent.norm
+            if e["date"] is None and any(o["type"] == e["type"] and o["char_start"] == an.sent.start for o in raw):
+                break  # "A previous test of the Agni-IV on December 10, 2010": that sentence's own event
             named = e.get("weapon_name") and e["weapon_name"] in s
             if not (named or _BACK_REF.search(s)):
                 continue
             if e["location"] is None:
                 places = [p for p in an.places if not any(a <= p.start < b for a, b in an.speaker_spans)]
+                capitals = [u.head for u in an.units if u.head.kind == "capital" and re.search(
+                    r"\b(?:in|at|near|over|outside)\s+$", s[max(0, u.start - 8):u.start])]  # "a rehearsal in Beijing"
                 if places:
                     e["location"], e["location_country"] = places[0].canonical, places[0].country
+                elif capitals:
+                    e["location"], e["location_country"] = capitals[0].text, capitals[0].code
             if e["date"] is None:
                 dates = [d for d in an.dates if d.date is not None]
                 if len(dates) == 1 and not re.match(r"\s*,?\s*(?:said|reported|announced|told)", s[dates[0].end:]):

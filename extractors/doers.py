@@ -33,8 +33,12 @@ def actor_units(rule: CompiledRule, an: Any, ts: int, te: int, qnoun: tuple[int,
         return []
     if side == "after":
         after = [u for u in cands if u.start >= te and u.head.kind != "pronoun"]
-        if not re.search(r"\b(?:by|to|from)\s*$", s[ts:te], re.I):
+        if not re.search(r"\b(?:by|to|from|between)\s*$", s[ts:te], re.I):  # "a ceasefire between X and Y"
             after = [u for u in after if re.search(r"\b(?:by|from)\s+(?:\S+\s+){0,2}$", s[te:u.start], re.I)]
+        # "killed by an airstrike in Tehran": a place, not the doer; nor a name after the clause ends
+        after = [u for u in after if (u.head.kind not in ("capital", "state")
+                                      or not _LOCATIVE.search(s, max(0, u.start - 26), u.start))
+                 and not re.search(r"[,;]", s[te:u.start])]
         return after[:1]
     if rule.type == "attack":  # "a strike ..., which Moscow blamed on Kyiv": the blamed party did it
         blamed = [u for u in cands if te <= u.start <= te + 90 and u.head.kind != "pronoun"
@@ -105,3 +109,28 @@ def _quantified(s: str, u: Unit) -> bool:
     return bool(re.search(r"(?:\b\d[\d,.]*|\b(?:two|three|four|five|six|seven|eight|nine|ten|dozens|hundreds|"
                           r"thousands|scores|several|many|one|\w+teen|\w+ty))\s+(?:of\s+the\s+)?"
                           r"(?:(?!years|days|months|weeks|after|before|ago)[a-z][\w-]*\s+){0,2}$", s[:u.start], re.I))
+
+
+_VICTIM_NOUN = re.compile(r"\s+(?:[a-z-]+\s+)?(?:soldiers|troops|servicemen|service\s*members|marines|sailors|airmen|"
+                          r"peacekeepers|civilians|nationals|citizens|tourists|diplomats|police(?:men)?|officers|"
+                          r"personnel|journalists|reporters|aid\s+workers)\b")
+_VICTIM_DET = re.compile(r"(?i)\b(?:\d[\d,]*|one|two|three|four|five|six|seven|eight|nine|ten|dozens?|scores|"
+                         r"hundreds|several|some|an?|the|of)\s+$")
+
+
+def victim_state(units: list[Unit], s: str, actor: str | None) -> Unit | None:
+    """The state whose people an attack hit: "wounded two British soldiers", "three US servicemen were killed by"."""
+    for u in units:
+        if u.head.kind not in ("demonym", "state") or not u.head.code or u.head.code == actor:
+            continue
+        noun = _VICTIM_NOUN.match(s, u.end) or u.head.kind == "demonym" and _VICTIM_NOUN.match(
+            s, u.start + len(u.head.canonical))  # "[British soldiers]" is one mention
+        if not noun or not _VICTIM_DET.search(s[max(0, u.start - 12):u.start]):
+            continue
+        if re.search(r"\b(?:killed|killing|wounded|wounding|injured|injuring|shot|shooting|kidnapped|abducted)\s+"
+                     r"(?:at\s+least\s+|as\s+many\s+as\s+|some\s+|about\s+)?(?:\S+\s+)?$",
+                     s[max(0, u.start - 40):u.start]) or re.match(
+                r"\s+(?:were|was|have\s+been|has\s+been|had\s+been)\s+(?:\w+ly\s+)?(?:killed|wounded|injured|shot)\b",
+                s[noun.end():]):
+            return u
+    return None

@@ -15,11 +15,12 @@ from typing import Any
 
 from extractors.compiler import CompiledRule, RuleSet
 from extractors.context import find_attributions, governing, in_relative_clause, is_planned, veto
+from extractors.datepick import modifies_other_noun, pick_date
 from extractors.dates import DateExpr, dateline_date, find_dates
 from extractors.discourse import Discourse, elaborate
-from extractors.doers import NON_STATE, PARTY_GAP, actor_units
+from extractors.doers import NON_STATE, PARTY_GAP, actor_units, victim_state
 from extractors.mentions import Mention, find_actors, find_places, find_weapons
-from extractors.merge import merge_events
+from extractors.merge import drop_test_launches_as_attacks, inherit_from_attack, merge_events, target_condemned_attack
 from extractors.model import Event
 from extractors.prefilter import prefilter_for
 from extractors.quantities import Quantity, find_quantities
@@ -36,7 +37,6 @@ from extractors.slots import (
 from extractors.text import Sentence, normalize, split_sentences
 
 MAX_TEXT = 2_000_000
-_DATELINE = re.compile(r"\s*[A-Z][A-Za-z .'/-]{1,40},\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,?\s+\d{4})?\s*(?:\([^)]{1,30}\))?\s*(?:--|[-\u2013\u2014:])")
 _MONTH = re.compile(r"Jan(?:uary)?|Feb(?:ruary)?|March|Apr(?:il)?|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|"
                     r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?")
 MAX_HITS_PER_SENTENCE = 24
@@ -102,23 +102,6 @@ def _analyse(sent: Sentence, rs: RuleSet, pub: dt.date | None) -> Analysis:
     return Analysis(sent, rs, pub)
 
 
-def _pick_date(an: Analysis, trig_start: int, trig_end: int) -> DateExpr | None:
-    """Nearest date expression that is not the date of a speech act ("said Monday")."""
-    s = an.sent.norm
-    cands = []
-    for d in an.dates:
-        tied_to_speech = any(
-            0 <= d.start - e <= 35 and not re.search(r"\bthat\b|,", s[e:d.start]) for e in an.speech_ends
-        ) or re.match(r"\s*,?\s*(?:said|reported|told|announced|confirmed)\b", s[d.end:d.end + 14])
-        if tied_to_speech or d.start < 40 and _DATELINE.match(s) and _DATELINE.match(s).end() >= d.end:
-            continue  # "SEOUL, Sept. 8 (Yonhap) --" dates the report, not the event
-        dist = trig_start - d.end if d.end <= trig_start else d.start - trig_end
-        cands.append((max(dist, 0), d))
-    if not cands:
-        return None
-    return min(cands, key=lambda c: c[0])[1]
-
-
 def _near(patterns: tuple, s: str, start: int, end: int, window: int | None) -> bool:
     if window is None:
         return any(p.search(s) for p in patterns)
@@ -137,6 +120,14 @@ def _proper_name_trigger(s: str, ts: int) -> bool:
     return caps < 0.6 * max(1, len(words))
 
 
+_BACKGROUND = re.compile(r"\b(?:(?:\w+\s+)?(?:days?|weeks?|months?|years?)\s+after|after|following|in\s+the\s+wake\s+of|"
+                         r"in\s+retaliation\s+for)\s+(?!(?:he|she|they|it|we)\b)", re.I)
+
+
+_FUTURE_SUBORD = re.compile(r"\b(?:will|'ll|would|plans?\s+to|is\s+to|are\s+to)\s+[^,;.]*?\b(?:after|once|when|until|as\s+soon\s+as)"
+                            r"\s+(?:\w+\s+){1,4}$", re.I)
+
+
 def _status(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: RuleSet,
             discourse: Discourse) -> tuple[str, str | None, Any]:
     s = an.sent.norm
@@ -153,8 +144,23 @@ def _status(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: RuleSet,
             src = discourse.last_source() or src
         attributed = an.sent.text[at.src_start:at.src_end] if src == at.source else src
         status = "denied" if at.denial else "reported"
+        bg = None
+        for bg in _BACKGROUND.finditer(s, 0, ts):
+            pass
+        if not at.denial and bg is not None and bg.start() > 0 and not re.search(r"[,;:]", s[bg.end():ts]) \
+                and (at.mode != "lead" or at.verb_end <= bg.start()):
+            # "Italy announced ... one day after a Serbian jet shot down a helicopter": the source
+            # vouches for its own news; the happening it is dated against is background, stated as fact
+            status, attributed = "asserted", None
+    if status == "asserted" and (re.search(r"\b(?:believed|thought|said|reported|alleged|understood|rumou?red)\s+to\s+"
+                                           r"(?:have\s+(?:been\s+)?)?$", s[max(0, ts - 40):ts])
+                                 or re.search(r"\b(?:believed|thought|alleged|rumou?red)\s+to\b", s[ts:te])):
+        status = "reported"  # "200 personnel are believed to remain": hedged, someone unnamed says so
     if status != "denied" and is_planned(s, ts, rs.cues):
         status = "planned"
+    elif status != "denied" and (fut := _FUTURE_SUBORD.search(s[max(0, ts - 160):ts])) is not None \
+            and not re.match(r"\w+(?:ed|ew|ent|ook|ought)\b", s[ts:te]):
+        status = "planned"  # "will keep its base after American troops leave Syria": a future happening
     return status, attributed, at
 
 
@@ -212,6 +218,10 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
         inside = [u for u in an.units if at.src_start <= u.start < at.src_end]
         if inside:
             resolved.append((inside[0].head.code, inside[0].head.text, inside[0]))
+    if rule.type == "attack" and resolved:
+        victim = victim_state(an.units, s, None)
+        if victim is not None:  # "three US servicemen were killed by an IED": the victims did not do it
+            resolved = [r for r in resolved if r[2] is None or r[2].start != victim.start] or [(None, None, None)]
     if sl.require_actor and not resolved:
         return []
     if not resolved:
@@ -229,6 +239,7 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
                                     else (prev.head.code, prev.head.text))
                     if pname is not None:
                         code, name, target, target_name = pcode, pname, code, name
+        tu = None
         if target is None and sl.target != "none":
             mode = sl.target
             if unit is not None and unit.start >= te and sl.actor == "before":
@@ -249,23 +260,47 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
                 target, target_name = inside[0].head.code, inside[0].head.text
         if sl.require_target and target_name is None:
             continue
-        ev_status = status
+        ev_status, ev_attributed = status, attributed
+        if rule.type == "condemnation" and status == "reported" and at is not None and (
+                unit is None or at.src_start <= unit.start < at.src_end or unit.head.kind == "pronoun"
+                or code is not None and code in {u.head.code for u in an.units if at.src_start <= u.start < at.src_end}):
+            ev_status, ev_attributed = "asserted", None  # "Russia's ministry said it viewed ... as": saying it is the act
         if status == "denied" and at is not None:
             deniers = {u.head.code for u in an.units if at.src_start <= u.start < at.src_end and u.head.code}
             if deniers and code not in deniers:
                 ev_status = "claimed"  # X denies what Y is said to have done: a disputed claim
-        loc, loc_country, _ = pick_location(  # not in a source phrase, not a weapon's name ("Khorramshahr")
+        loc, loc_country, loc_pos = pick_location(  # not in a source phrase, not a weapon's name ("Khorramshahr")
             [p for p in an.places if not any(a <= p.start < b for a, b in an.speaker_spans)
              and not any(w.kind == "name" and w.start <= p.start < w.end for w in an.weapons)],
             outside(an.units, an.speaker_spans), s, ts, te, sl.location_after_trigger,
             {target} if rule.type in ("military_deployment", "arms_transfer") else set(),
             within=sl.location_within, from_ok=sl.direction == "withdraw")
+        if loc is None and rule.type == "territorial_control" and sl.actor == "after":
+            whole = [u for u in outside(an.units, an.speaker_spans) if u.end <= ts and u.head.kind == "state"
+                     and u.head.code and u.head.code != code and ts - u.end <= 120
+                     and s[u.end:u.end + 2] not in ("'s", "\u2019s")]  # "Ukraine's grain was seized": not the state
+            if whole:  # "Austria ..., having been annexed by Hitler's Germany": the state itself was taken
+                loc, loc_country = whole[-1].head.text, whole[-1].head.code
+                if target is None and sl.target == "none":
+                    target, target_name = loc_country, loc
         if not sl.location:
             loc = loc_country = None
         elif loc is None:
             loc, loc_country = discourse.carried_place(rule.type, s, bool(an.places))
+            if rule.type == "attack" and loc_country and code and loc_country == code and target not in (None, code):
+                loc = loc_country = None  # "Ukrainian attacks on Russian territory" after a Kyiv story: not Kyiv
+        if rule.type == "attack" and (target is None or tu is not None and re.match(
+                r"\s+(?:city|town|village|province|region|capital|port|border|territory)\b", s[tu.end:])):
+            victim = victim_state(an.units, s, code)  # "... outside the Iraqi city of Basra": a place, not the target
+            if victim is not None:  # "wounded two British soldiers": the state whose people were hit
+                target, target_name = victim.head.code, sent.text[victim.start:victim.end]
+        doer_place = loc_pos is not None and loc_pos < ts and len(s[loc_pos:ts].split()) <= 2 \
+            and re.search(r"\b(?:in|from|inside)\s+(?:the\s+)?$", s[:loc_pos]) is not None  # "a tank in Israel fired"
+        if doer_place and rule.type == "attack" and loc_pos is not None and \
+                re.match(r"\s*(?:\w+ly\s+)?$", s[loc_pos + len(loc or ""):ts]) is not None:
+            loc = loc_country = None  # where the shooter stood, not the place that was hit
         if (rule.type == "attack" or sl.direction == "withdraw") and target is None and loc_country \
-                and loc_country != code:  # "air raids on Susangerd": the state whose ground was hit;
+                and loc_country != code and not doer_place:  # "air raids on Susangerd": the state whose ground was hit;
             target = loc_country  # "troops leave Syria": the host they leave
         if sl.require_location and loc is None:
             continue
@@ -276,7 +311,8 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
             wclass, wname = pick_weapon(an.weapons, ts, te)
             if sl.weapon == "required" and wclass is None:
                 continue
-        date = _pick_date(an, ts, te) if sl.date else None
+        date = pick_date(an, ts, te) if sl.date else None
+        other_date = sl.date and date is None and any(modifies_other_noun(s, d, ts, te) for d in an.dates)
         if not (name or target_name or loc or q or wname and sl.weapon == "required"
                 or sl.date_anchors and date is not None and date.date is not None):
             continue  # nothing anchors it: a bare trigger word is not a happening (a named weapon is)
@@ -290,9 +326,12 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
             "direction": sl.direction if rule.type == "military_deployment" else None,
             "date": date.date.isoformat() if date and date.date else None,
             "date_precision": date.precision if date and date.date else None,
-            "status": ev_status, "attributed_to": attributed, "sentence": sent.text,
+            "status": ev_status, "attributed_to": ev_attributed, "sentence": sent.text,
             "char_start": sent.start, "char_end": sent.end, "rule_id": rule.id,
             "confidence": round(max(0.05, min(0.99, conf)), 3), "rule_version": rule.version,
+            "_other_date": other_date,  # merge-only: the sentence's date names another happening
+            "_country_place": loc is not None and loc_country is not None and any(  # merge-only: "in Ivory Coast"
+                u.head.kind == "state" and u.head.code == loc_country and u.head.text == loc for u in an.units),
         })
     if rule.type == "military_deployment":
         for e in out:
@@ -337,32 +376,20 @@ def _extract(text: str, published: Any, rs: RuleSet) -> list[Event]:
             if rule.exclude and _near(rule.exclude, s, ts, te, rule.exclude_window):
                 continue
             why = veto(s, ts, te, rs.cues)
-            if why in ("negation", "conditional", "capability"):
+            if why in ("negation", "conditional", "capability", "wish"):
                 continue
             if why and (why == "generic" or not in_relative_clause(s, ts, rs.cues)):
                 continue
             raw.extend(_events_for_trigger(rule, an, ts, te, rs, pub, discourse))
         history.append(an)
-    _inherit_from_attack(raw)
+    inherit_from_attack(raw)
+    target_condemned_attack(raw)
     elaborate(raw, history, starts)
-    return [Event.model_validate(e) for e in merge_events(raw)]
-
-
-_ANAPHORIC = re.compile(r"\b(?:in|during|by|from)\s+(?:the|that|this)\s+(?:\w+\s+)?(?:attack|strike|blast|bombing|"
-                        r"explosion|shelling|raid|assault)\b", re.I)
-
-
-def _inherit_from_attack(raw: list[dict[str, Any]]) -> None:
-    """"42 people were wounded in the attack": the casualties share the last attack's place and day."""
-    last: dict[str, Any] | None = None
-    for e in raw:
-        if e["type"] == "attack":
-            last = e
-        elif e["type"] == "casualties" and last is not None and _ANAPHORIC.search(e["sentence"]):
-            if e["location"] is None and last.get("location"):
-                e["location"], e["location_country"] = last["location"], last["location_country"]
-            if e["date"] is None and last.get("date"):
-                e["date"], e["date_precision"] = last["date"], last["date_precision"]
+    merged = drop_test_launches_as_attacks(merge_events(raw))
+    for e in merged:
+        e.pop("_other_date", None)
+        e.pop("_country_place", None)
+    return [Event.model_validate(e) for e in merged]
 
 
 def extract(text: str, published: dt.date | None, ruleset: RuleSet, title: str | None = None

@@ -43,6 +43,12 @@ _NAMED_PLACE = re.compile(
     r"base|enclave|stronghold|hub)\s+of\s+(?P<name>[A-Z][\w'-]+(?:\s+(?!(?:Monday|Tuesday|Wednesday|Thursday|Friday|"
     r"Saturday|Sunday|January|February|March|April|May|June|July|August|September|October|November|December|"
     r"On|In|At|And|But|The)\b)[A-Z][\w'-]+)?)")
+# "southern Israel", "north-western Syria": a part of a country, kept as written
+_COMPASS_BEFORE = re.compile(r"\b((?:north|south)?(?:-?(?:east|west))?(?:ern)|central|(?:north|south)-?(?:east|west)ern)\s+$",
+                             re.I)
+_SECOND_VERB = re.compile(r"\band\s+(?:then\s+|later\s+)?(?:took|fled|went|left|sent|brought|\w+ed)\s+(?!by\b|in\b)")
+_REACH = re.compile(r"\b(?:able\s+to|capable\s+of|can|could|range\s+of|within\s+range|reach(?:ing)?|deep\s+inside)\b",
+                    re.I)
 GENERIC_CLASSES = {"missile", "small_arms", "aircraft", "warship", "artillery"}
 
 
@@ -154,6 +160,11 @@ def pick_location(places: list[Mention], state_units: list[Unit], s: str, trig_s
     """(name, country, position) of the most specific place behind a preposition."""
     cands = [p for p in places if _PREP_BEFORE.search(s[:p.start]) or p.start == trig_end + 1
              or (p.end <= trig_start and len(s[p.end:trig_start].split()) <= 2)]
+    # "killed 1,200 and took 250 hostages into Gaza": a place of a second, coordinated verb phrase
+    cands = [p for p in cands if p.start < trig_end or not _SECOND_VERB.search(s, trig_end, p.start)]
+    # "test fired a missile, able to carry a warhead deep inside China": a reach, not where it happened
+    cands = [p for p in cands if p.start < trig_end or not _REACH.search(s, trig_end, p.start)]
+    state_units = [u for u in state_units if u.start < trig_end or not _REACH.search(s, trig_end, u.start)]
     if after_only:
         cands = [p for p in cands if p.start >= trig_end]
     if within is not None:
@@ -164,6 +175,9 @@ def pick_location(places: list[Mention], state_units: list[Unit], s: str, trig_s
         named = None
     if named and any(p.start == named.start("name") for p in places):
         named = None  # the gazetteer knows it: use its spelling and country
+    region = _compass_region(state_units, s, trig_end, after_only, within)
+    if region is not None and (not cands or abs(region[2] - trig_end) < min(abs(p.start - trig_end) for p in cands)):
+        return region  # "attacks on southern Israel ... into Gaza": the nearer place
     if cands:
         best = min(cands, key=lambda p: (p.start < trig_end, abs(p.start - trig_end)))
         named_first = named and (trig_end <= named.start("name") < best.start
@@ -192,11 +206,30 @@ def pick_location(places: list[Mention], state_units: list[Unit], s: str, trig_s
         if m.kind == "capital" and (_LOCATIVE_PREFIX.search(prefix) or _PREP_BEFORE.search(prefix)
                                     and not re.search(r"\b(?:to|from|on|of)\s+$", prefix)):
             return m.text, m.code, u.start
+        compass = _COMPASS_BEFORE.search(prefix)
         if m.kind == "state" and re.search(r"\b(?:in|inside|across|over)\s+(?:the\s+)?(?:(?:north|south|east|west|central)"
                                            r"(?:ern|east|west|eastern|western)?\s+)?$", prefix, re.I) \
                 and s[u.end:u.end + 2] != "'s":
+            if compass:  # "in southern Lebanon": the region as written is more specific than the country
+                return compass.group(1) + " " + m.text, m.code, compass.start(1)
             return m.text, m.code, u.start
     return None, None, None
+
+
+def _compass_region(state_units: list[Unit], s: str, trig_end: int, after_only: bool,
+                    within: int | None) -> tuple[str, str | None, int] | None:
+    """ "on southern Israel", "in north-western Syria": a part of a country, as written."""
+    for u in state_units:
+        if u.head.kind != "state" or s[u.end:u.end + 2] == "'s" or after_only and u.start < trig_end:
+            continue
+        compass = _COMPASS_BEFORE.search(s[:u.start])
+        if compass is None or not re.search(r"\b(?:in|inside|across|over|on|into|to|toward|towards|at|near|of|"
+                                            r"from|throughout)\s+(?:the\s+)?$", s[:compass.start()], re.I):
+            continue
+        if within is not None and (u.start < trig_end or len(s[trig_end:u.start].split()) > within + 1):
+            continue
+        return compass.group(1) + " " + u.head.text, u.head.code, compass.start(1)
+    return None
 
 
 def _noun_end(q: Quantity, hint: QuantityHint, noun_rx: re.Pattern[str] | None, s: str,
