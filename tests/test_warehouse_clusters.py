@@ -39,7 +39,7 @@ def art(n: int, events: list[Event], published: date = date(2024, 11, 2),
 def clusters(db: Path) -> list[tuple]:
     return run_readonly(db, "SELECT quantity, mention_count, article_count, source_count, "
                             "first_seen, last_seen, feeds FROM event_clusters "
-                            "ORDER BY quantity NULLS LAST, first_seen")[1]
+                            "ORDER BY quantity NULLS LAST, first_seen, mention_count DESC")[1]
 
 
 def consistent(db: Path) -> None:
@@ -179,4 +179,58 @@ def test_place_is_compared_case_insensitively_and_refreshes_stay_consistent(db: 
         assert [n for _, n, *_ in clusters(db)] == [2]
         wh.load_articles([art(2, [dep(location="KURSK ", quantity=500)], text="Story 2, v2.")])
         assert sorted(n for _, n, *_ in clusters(db)) == [1, 1]
+    consistent(db)
+
+
+@pytest.mark.parametrize("first", [500, 1000])
+def test_cluster_row_takes_first_mentioned_on_ties(db: Path, first: int) -> None:
+    """Mode ties go to the quantity mentioned first; unit, location, feeds follow fixed rules.
+
+    The cluster row is aggregated in SQL (clusters.py `_CLUSTER_SQL`); this pins
+    the rules that Python's `Counter.most_common` and "first non-empty" gave.
+    """
+    other = 1500 - first
+    spec = [(first, "lower" if first == 500 else "upper", 1, " kursk", "b"),
+            (other, "upper" if first == 500 else "lower", 2, "Kursk", "a"),
+            (other, "upper" if first == 500 else "lower", 3, "KURSK", "a"),
+            (first, "lower" if first == 500 else "upper", 4, "Kursk", None)]
+    with Warehouse(db) as wh:
+        wh.load_articles([art(n, [dep(q, qualifier=qual, day=f"2024-11-0{n}", location=place)]
+                              ).model_copy(update={"feed": feed})
+                          for q, qual, n, place, feed in spec])
+    ((row, members),) = run_readonly(db, """
+        SELECT [quantity, quantity_min, quantity_max, mention_count, article_count,
+                source_count]::VARCHAR[] || [location, unit, date_start::VARCHAR] || feeds,
+               (SELECT list(a.url ORDER BY m.mention_rank) FROM event_cluster_members m
+                JOIN articles a USING (article_id))
+        FROM event_clusters""")[1]
+    assert row == [str(first), "500", "1000", "4", "4", "2", " kursk", "troops", "2024-11-01",
+                   "a", "b"]
+    assert members == [f"https://news{n}.example/story" for n in (1, 2, 3, 4)]
+    consistent(db)
+
+
+def test_incremental_maintenance_equals_full_rebuild(db: Path) -> None:
+    """Batches, replacements and deletions leave exactly what clustering from scratch gives."""
+    days = ["2024-11-01", "2024-11-03", "2024-11-06", "2024-11-20", None]
+    batches = [[art(n, [dep(q, day=days[n % 5], start=0), dep(q, day=days[(n + 1) % 5], start=30,
+                                                               location="Kyiv" if n % 3 else "Kursk")])
+                for n in range(k, k + 6) for q in [(n % 4) * 1000 or None]] for k in (0, 6, 12)]
+    changed = [art(n, [dep(7000, day="2024-11-02")], text=f"Story {n} again.") for n in (1, 7, 13)]
+    # Same events (same ids), but another day, status and feed: only the cluster rows change.
+    restated = [art(n, [e.model_copy(update={"status": "denied"}) for e in batches[0][n].events],
+                    published=date(2024, 11, 5), feed="moved", text=f"Story {n} restated.")
+                for n in (2, 4)]
+    with Warehouse(db) as wh:
+        for batch in [*batches, changed, restated]:
+            wh.load_articles(batch)
+    assert run_readonly(db, "SELECT count(*) FROM event_clusters WHERE list_contains(feeds, "
+                            "'moved') AND list_contains(statuses, 'denied')")[1][0][0] >= 2
+    dump = ("SELECT (SELECT list(c ORDER BY c.cluster_id) FROM event_clusters c), "
+            "(SELECT list(m ORDER BY m.event_id) FROM event_cluster_members m)")
+    incremental = run_readonly(db, dump)[1]
+    with Warehouse(db) as wh:
+        wh.rebuild_clusters()
+    assert run_readonly(db, dump)[1] == incremental
+    assert len(incremental[0][0]) > 3
     consistent(db)

@@ -58,3 +58,22 @@ def test_ids_are_pinned() -> None:
 
 
 PINNED = ("7bdfac75bb352b9e", "b419019fe50ba1da")
+
+
+def test_fast_ids_equal_the_reference_recipe() -> None:
+    """The loader's hand-built JSON (rows.fast_event_id, clusters.cluster_id) is byte-identical."""
+    import hashlib
+
+    from warehouse.clusters import cluster_id
+    from warehouse.rows import fast_event_id
+
+    awkward = ['Kharkiv "city"', "back\\slash", "tab\tnew\nline\x01", "Zaporizhzhia – Запоріжжя",
+               "Tōkyō 東京 \u2028", "emoji 🚀", "", "/slash/"]
+    for n, text in enumerate(awkward):
+        event = Event.model_validate({**EVENT, "actor": text, "location": text or None,
+                                      "quantity": [None, 0, 10**15][n % 3], "char_start": n})
+        aid = article_id(URL + text)
+        assert fast_event_id(aid, event.__dict__) == event_id(aid, event), text
+        block = (event.type, text, "", text.lower())
+        reference = json.dumps(["cluster", *block, "e1"], separators=(",", ":"))
+        assert cluster_id(block, "e1") == hashlib.sha256(reference.encode()).hexdigest()[:16]

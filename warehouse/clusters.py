@@ -32,13 +32,15 @@ from __future__ import annotations
 import calendar
 import hashlib
 import json
-from collections import Counter
+import json.encoder
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+
+from warehouse.arrow_rows import registered
 
 WINDOW_DAYS = 7
 _SPAN_DAYS = {"season": 91}
@@ -62,38 +64,6 @@ MEMBER_COLUMNS: dict[str, str] = {
     "mention_rank": "INTEGER",
 }
 
-_EVENT_SELECT = f"""
-SELECT e.event_id, e.article_id, e.type, e.actor, e.target, e.location, e.location_country,
-       e.quantity, e.unit, e.quantity_qualifier, e.date, e.date_precision, e.status,
-       coalesce(a.published, CAST(a.fetched_at AS DATE)) AS seen, a.feed,
-       {BLOCK_SQL}
-FROM events e JOIN articles a USING (article_id)
-"""
-
-
-@dataclass
-class _Mention:
-    event_id: str
-    article_id: str
-    type: str
-    actor: str | None
-    target: str | None
-    location: str | None
-    location_country: str | None
-    quantity: int | None
-    unit: str | None
-    qualifier: str | None
-    day: date | None
-    precision: str | None
-    status: str
-    seen: date
-    feed: str | None
-    span: tuple[date, date] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.span = date_span(self.day, self.precision, self.seen)
-
-
 def date_span(day: date | None, precision: str | None, seen: date) -> tuple[date, date]:
     """The days an event may have happened on: its date's whole span, else the day it was seen."""
     if day is None:
@@ -113,100 +83,144 @@ def quantity_range(quantity: int | None, qualifier: str | None) -> tuple[float, 
     return quantity * low, quantity * high
 
 
-@dataclass
-class _Cluster:
-    members: list[_Mention]
-    days: tuple[date, date]               # intersection of [start, end + window]
-    quantities: tuple[float, float] | None
-    unit: str | None
-
-    def accepts(self, m: _Mention) -> bool:
-        start, end = max(self.days[0], m.span[0]), min(self.days[1], m.span[1] + _WINDOW)
-        if start > end:
-            return False
-        q = quantity_range(m.quantity, m.qualifier)
-        if q is None or self.quantities is None:
-            return True
-        if (m.unit or "") != (self.unit or ""):
-            return False
-        return max(self.quantities[0], q[0]) <= min(self.quantities[1], q[1])
-
-    def add(self, m: _Mention) -> None:
-        self.members.append(m)
-        self.days = (max(self.days[0], m.span[0]), min(self.days[1], m.span[1] + _WINDOW))
-        q = quantity_range(m.quantity, m.qualifier)
-        if q is not None:
-            if self.quantities is None:
-                self.quantities, self.unit = q, m.unit
-            else:
-                self.quantities = (max(self.quantities[0], q[0]), min(self.quantities[1], q[1]))
-
-
-_WINDOW = timedelta(days=WINDOW_DAYS)
+_encode_ascii = json.encoder.encode_basestring_ascii  # what json.dumps uses by default
 
 
 def cluster_id(block: Block, first_event_id: str) -> str:
-    """sha256 over the block and the earliest member, 16 hex chars (stable across processes)."""
-    text = json.dumps(["cluster", *block, first_event_id], separators=(",", ":"))
+    """sha256 over the block and the earliest member, 16 hex chars (stable across processes).
+
+    The hashed text is exactly ``json.dumps(["cluster", *block, first_event_id],
+    separators=(",", ":"))``, built without json.dumps' per-call set-up.
+    """
+    text = "[" + ",".join(map(_encode_ascii, ("cluster", *block, first_event_id))) + "]"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def assign(mentions: Iterable[tuple[Block, _Mention]]) -> dict[Block, list[_Cluster]]:
-    """Group (block, mention) pairs into clusters, block by block, in the fixed visiting order.
+def _case(column: str, values: dict[str, float], default: float) -> str:
+    """A SQL CASE over `column` from a Python dict, so the factors have one definition."""
+    return (f"CASE {column} " + " ".join(f"WHEN '{k}' THEN {v!r}" for k, v in values.items())
+            + f" ELSE {default!r} END::DOUBLE")
 
-    The block comes from SQL (`BLOCK_SQL`), so the same lower()/trim() decide both
-    which clusters a refresh replaces and which events it regroups.
+
+# The events of the blocks being refreshed, with what clustering needs of their article,
+# read once per refresh (the big join) into a temp table that the steps below share.
+_EVENTS_IN_BLOCKS = """
+CREATE OR REPLACE TEMP TABLE _muster_ev AS
+SELECT e.event_id, e.article_id, e.type, e.actor, e.target, e.location, e.location_country,
+       e.quantity, e.unit, e.quantity_qualifier AS qq, e.date AS d, e.date_precision AS p,
+       e.status, coalesce(a.published, CAST(a.fetched_at AS DATE)) AS seen, a.feed,
+       e.type AS b0, coalesce(e.actor, '') AS b1, coalesce(e.target, '') AS b2,
+       coalesce(lower(trim(e.location)), '') AS b3
+FROM events e JOIN articles a USING (article_id) {where}
+"""
+
+# What clustering needs of each event, computed in SQL so Python gets plain ints and
+# floats: `date_span` and `quantity_range` above, as days since 1970 and DOUBLEs (the
+# same IEEE products as in Python).  Rows are *mentions*:
+# (span start, seen, event_id, span end, quantity low, quantity high, unit, *block).
+_MENTIONS = f"""
+SELECT coalesce(d, seen) - DATE '1970-01-01', seen - DATE '1970-01-01', event_id,
+       CASE WHEN d IS NULL THEN seen WHEN p = 'month' THEN last_day(d)
+            WHEN p = 'year' THEN make_date(year(d), 12, 31)
+            {" ".join(f"WHEN p = '{k}' THEN d + {v}" for k, v in _SPAN_DAYS.items())}
+            ELSE d END - DATE '1970-01-01',
+       quantity::DOUBLE * {_case("qq", {k: v[0] for k, v in _QUANTITY_RANGE.items()}, 1.0)},
+       quantity::DOUBLE * {_case("qq", {k: v[1] for k, v in _QUANTITY_RANGE.items()}, 1.0)},
+       unit, b0, b1, b2, b3
+FROM _muster_ev
+"""
+_WINDOW_INT = WINDOW_DAYS  # spans are whole days in `_MENTIONS`
+
+# A mention as a plain tuple, so a block sorts in the fixed visiting order natively
+# (span start, seen, event_id); event_ids are unique, so later fields never decide.
+Mention = tuple[int, int, str, int, float | None, float | None, str | None]
+
+
+def assign_block(items: list[Mention]) -> list[list[str]]:
+    """Complete-linkage clusters of one block: lists of event_ids, each in mention order.
+
+    A cluster keeps the running intersection of its members' date windows
+    ([start, end + WINDOW_DAYS]) and quantity ranges; a mention joins the first
+    open cluster whose intersection it overlaps (same unit when both have a
+    number), else starts a new one.
     """
-    by_block: dict[Block, list[_Mention]] = {}
-    for key, m in mentions:
-        by_block.setdefault(key, []).append(m)
-    out: dict[Block, list[_Cluster]] = {}
-    for key, items in by_block.items():
-        items.sort(key=lambda m: (m.span[0], m.seen, m.event_id))
-        clusters: list[_Cluster] = []
-        open_: list[_Cluster] = []
-        for m in items:
-            # Later events start no earlier, so a cluster whose window closed stays closed.
-            open_ = [c for c in open_ if c.days[1] >= m.span[0]]
-            home = next((c for c in open_ if c.accepts(m)), None)
-            if home is None:
-                home = _Cluster([], (m.span[0], m.span[1] + _WINDOW), None, None)
-                clusters.append(home)
-                open_.append(home)
-            home.add(m)
-        out[key] = clusters
-    return out
+    items.sort()
+    if len(items) == 1:
+        return [[items[0][2]]]
+    clusters: list[list[Any]] = []  # [event_ids, day_lo, day_hi, q_lo, q_hi, unit]
+    open_: list[list[Any]] = []
+    for start, _seen, eid, end, q_lo, q_hi, unit in items:
+        # Later mentions start no earlier, so a cluster whose window closed stays closed.
+        open_ = [c for c in open_ if c[2] >= start]
+        until = end + _WINDOW_INT
+        home = None
+        for c in open_:
+            if max(c[1], start) > min(c[2], until):
+                continue
+            if q_lo is not None and c[3] is not None and (
+                    (unit or "") != (c[5] or "") or max(c[3], q_lo) > min(c[4], q_hi)):
+                continue
+            home = c
+            break
+        if home is None:
+            home = [[], start, until, None, None, None]
+            clusters.append(home)
+            open_.append(home)
+        home[0].append(eid)
+        home[1], home[2] = max(home[1], start), min(home[2], until)
+        if q_lo is not None:
+            if home[3] is None:
+                home[3], home[4], home[5] = q_lo, q_hi, unit
+            else:
+                home[3], home[4] = max(home[3], q_lo), min(home[4], q_hi)
+    return [c[0] for c in clusters]
 
 
-def _rows(block: Block, c: _Cluster) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
-    ms = c.members
-    first = ms[0]
-    cid = cluster_id(block, first.event_id)
-    quantities = [m.quantity for m in ms if m.quantity is not None]
-    mode = Counter(quantities).most_common(1)[0][0] if quantities else None
-    dates = [m.day for m in ms if m.day is not None]
-    row = (
-        cid, first.type, first.actor, first.target,
-        next((m.location for m in ms if m.location), None),
-        next((m.location_country for m in ms if m.location_country), None),
-        mode, min(quantities) if quantities else None, max(quantities) if quantities else None,
-        c.unit, min(dates) if dates else None, max(dates) if dates else None,
-        min(m.seen for m in ms), max(m.seen for m in ms),
-        len(ms), len({m.article_id for m in ms}), len({m.feed for m in ms if m.feed}),
-        sorted({m.feed for m in ms if m.feed}), sorted({m.status for m in ms}), first.event_id,
-    )
-    members = [(m.event_id, cid, m.article_id, rank) for rank, m in enumerate(ms, start=1)]
-    return row, members
+def membership(rows: Iterable[Sequence[Any]]) -> dict[str, list[Any]]:
+    """`event_cluster_members` columns but article_id, from `_MENTIONS` rows of whole blocks."""
+    by_block: dict[Block, list[Mention]] = {}
+    for r in rows:
+        by_block.setdefault(r[7:], []).append(r[:7])  # type: ignore[arg-type]
+    eids: list[str] = []
+    cids: list[str] = []
+    ranks: list[int] = []
+    for block, items in by_block.items():
+        for members in assign_block(items):
+            cid = cluster_id(block, members[0])
+            eids.extend(members)
+            cids.extend([cid] * len(members))
+            ranks.extend(range(1, len(members) + 1))
+    return {"event_id": eids, "cluster_id": cids, "mention_rank": ranks}
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str],
-            rows: Sequence[Sequence[Any]]) -> None:
-    if not rows:
-        return
-    names = ", ".join(columns)
-    selects = ", ".join(f"unnest(?::{dtype}[])" for dtype in columns.values())
-    con.execute(f"INSERT INTO {table} ({names}) SELECT {selects}",
-                [list(col) for col in zip(*rows, strict=True)])
+# A cluster row from its members (rank order).  Ties for the most common quantity go to the
+# one mentioned first; location is the first non-empty one; unit is the first counted one.
+_CLUSTER_SQL = """
+WITH m AS (
+    SELECT n.cluster_id, n.mention_rank AS r, e.event_id, e.article_id, e.type, e.actor,
+           e.target, e.location, e.location_country, e.quantity, e.unit, e.d AS date,
+           e.status, e.seen, e.feed
+    FROM _muster_new_m n JOIN _muster_ev e USING (event_id)
+    WHERE n.cluster_id IN (SELECT cluster_id FROM _muster_aff)
+), q AS (
+    SELECT cluster_id, arg_max(quantity, n * 4294967296 - r) AS quantity
+    FROM (SELECT cluster_id, quantity, count(*) AS n, min(r) AS r FROM m
+          WHERE quantity IS NOT NULL GROUP BY ALL)
+    GROUP BY cluster_id
+)
+SELECT cluster_id, arg_min_null(type, r), arg_min_null(actor, r), arg_min_null(target, r),
+       arg_min(location, r) FILTER (WHERE location <> ''),
+       arg_min(location_country, r) FILTER (WHERE location_country <> ''),
+       any_value(q.quantity), min(m.quantity), max(m.quantity),
+       arg_min_null(unit, r) FILTER (WHERE m.quantity IS NOT NULL),
+       min(date), max(date), min(seen), max(seen), count(*)::INTEGER,
+       count(DISTINCT article_id)::INTEGER,
+       (count(DISTINCT feed) FILTER (WHERE feed <> ''))::INTEGER,
+       coalesce(list_sort(list(DISTINCT feed) FILTER (WHERE feed <> '')), []::VARCHAR[]),
+       list_sort(list(DISTINCT status)), arg_min(event_id, r)
+FROM m LEFT JOIN q USING (cluster_id)
+GROUP BY cluster_id
+"""
 
 
 def blocks_of_articles(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str],
@@ -223,54 +237,99 @@ def blocks_of_articles(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str
     return {tuple(r) for r in con.execute(sql, params).fetchall()}  # type: ignore[misc]
 
 
-def refresh_clusters(con: duckdb.DuckDBPyConnection, blocks: Iterable[Block] | None = None) -> int:
+def blocks_of_table(con: duckdb.DuckDBPyConnection, events: pa.Table) -> set[Block]:
+    """The blocks of the events in an Arrow table about to be (or just) inserted."""
+    if events.num_rows == 0:
+        return set()
+    with registered(con, events) as src:
+        return {tuple(r) for r in  # type: ignore[misc]
+                con.execute(f"SELECT DISTINCT {BLOCK_SQL} FROM {src} e").fetchall()}
+
+
+def _columns(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of a query, fetched through Arrow (far faster than fetchall for big results)."""
+    table = con.sql(sql).to_arrow_table()
+    return list(zip(*(col.to_pylist() for col in table.columns), strict=True))
+
+
+def refresh_clusters(con: duckdb.DuckDBPyConnection, blocks: Iterable[Block] | None = None,
+                     dirty_articles: Sequence[str] | None = None) -> int:
     """Recompute the clusters of `blocks` (None: all) from the events now stored.
 
     Call inside the transaction that changed the events, with the blocks of
-    both the removed and the added events.  Returns the number of clusters written.
+    both the removed and the added events, and `dirty_articles`: every article
+    whose events or article row were written (None: assume any may have been).
+    Returns the number of cluster rows written.
     """
     block_list = None if blocks is None else sorted(set(blocks))
     if block_list is not None and not block_list:
         return 0
-    where, params = "", {}
-    if block_list is not None:
-        where = f" WHERE [{BLOCK_SQL}] IN (SELECT unnest($blocks::VARCHAR[][]))"
-        params = {"blocks": [list(b) for b in block_list]}
-    rows = con.execute(_EVENT_SELECT + where, params).fetchall()
-    new_clusters: dict[str, tuple[Any, ...]] = {}
-    new_members: dict[str, tuple[Any, ...]] = {}
-    pairs = ((tuple(r[15:19]), _Mention(*r[:15])) for r in rows)
-    for block, clusters in assign(pairs).items():  # type: ignore[arg-type]
-        for c in clusters:
-            row, members = _rows(block, c)
-            new_clusters[row[0]] = _frozen(row)
-            new_members.update((m[0], m) for m in members)
-    # Write only what changed, so a load touching a big block rewrites a few rows, not all.
-    old_clusters = {r[0]: _frozen(r) for r in con.execute(
-        f"SELECT {', '.join(CLUSTER_COLUMNS)} FROM event_clusters e{where}", params).fetchall()}
-    old_members = {r[0]: tuple(r) for r in con.execute(
-        f"SELECT {', '.join(MEMBER_COLUMNS)} FROM event_cluster_members WHERE cluster_id IN "
-        f"(SELECT cluster_id FROM event_clusters e{where})", params).fetchall()}
-    gone_c = [cid for cid, r in old_clusters.items() if new_clusters.get(cid) != r]
-    gone_m = [eid for eid, r in old_members.items() if new_members.get(eid) != r]
+    dirty = pa.table({"id": pa.array(list(dirty_articles or []), pa.string())})
+    with registered(con, dirty) as dirty_src:
+        if block_list is None:
+            return _refresh(con, "", None)
+        cols = list(zip(*block_list, strict=True))
+        table = pa.table({f"b{i}": pa.array(list(c), pa.string()) for i, c in enumerate(cols)})
+        with registered(con, table) as src:
+            where = (f" SEMI JOIN {src} b ON e.type = b.b0 AND coalesce(e.actor, '') = b.b1 AND "
+                     "coalesce(e.target, '') = b.b2 AND "
+                     "coalesce(lower(trim(e.location)), '') = b.b3")
+            return _refresh(con, where, None if dirty_articles is None else dirty_src)
+
+
+_TEMP = ("_muster_ev", "_muster_new_m", "_muster_old_m", "_muster_gone_m", "_muster_add_m",
+         "_muster_aff", "_muster_new_c", "_muster_old_c")
+
+
+def _refresh(con: duckdb.DuckDBPyConnection, where: str, dirty: str | None) -> int:
+    """`refresh_clusters` for the blocks selected by `where` (a semi join on alias e, or '').
+
+    Python does only what SQL cannot: the order-dependent assignment of each
+    event to a cluster.  Everything else is SQL over temp tables: the member
+    rows that differ from the stored ones; the clusters whose row may differ
+    (a member changed, or a member's article is in `dirty`, the name of a
+    one-column table of article ids; None: every cluster of the blocks); their
+    rows aggregated and compared with the stored ones.  Only differing rows
+    are deleted and inserted, so a load touching a big block rewrites a few rows.
+    """
+    con.execute(_EVENTS_IN_BLOCKS.format(where=where))
+    new_m = membership(_columns(con, _MENTIONS))
+    mcols, ccols = ", ".join(MEMBER_COLUMNS), ", ".join(CLUSTER_COLUMNS)
+    with registered(con, pa.table({k: pa.array(v, pa.int32() if k == "mention_rank" else
+                                                pa.string()) for k, v in new_m.items()})) as src:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _muster_new_m AS SELECT {mcols} "
+                    f"FROM {src} JOIN _muster_ev USING (event_id)")
     # Events deleted by the caller may have left member rows behind in these clusters.
-    if gone_c:
-        con.execute("DELETE FROM event_clusters WHERE cluster_id IN "
-                    "(SELECT unnest($ids::VARCHAR[]))", {"ids": gone_c})
-    if gone_m:
-        con.execute("DELETE FROM event_cluster_members WHERE event_id IN "
-                    "(SELECT unnest($ids::VARCHAR[]))", {"ids": gone_m})
-    added_c = [r for cid, r in new_clusters.items() if old_clusters.get(cid) != r]
-    _insert(con, "event_clusters", CLUSTER_COLUMNS,
-            [tuple(list(v) if isinstance(v, tuple) else v for v in r) for r in added_c])
-    _insert(con, "event_cluster_members", MEMBER_COLUMNS,
-            [r for eid, r in new_members.items() if old_members.get(eid) != r])
-    return len(added_c)
-
-
-def _frozen(row: Sequence[Any]) -> tuple[Any, ...]:
-    """A cluster row with its lists as tuples, so rows can be compared and hashed."""
-    return tuple(tuple(v) if isinstance(v, list) else v for v in row)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _muster_old_m AS SELECT {mcols} FROM "
+                "event_cluster_members WHERE cluster_id IN "
+                f"(SELECT cluster_id FROM event_clusters e{where})")
+    con.execute("CREATE OR REPLACE TEMP TABLE _muster_gone_m AS "
+                "SELECT * FROM _muster_old_m EXCEPT SELECT * FROM _muster_new_m")
+    con.execute("CREATE OR REPLACE TEMP TABLE _muster_add_m AS "
+                "SELECT * FROM _muster_new_m EXCEPT SELECT * FROM _muster_old_m")
+    if dirty is None:
+        affected = ("SELECT cluster_id FROM _muster_new_m UNION "
+                    f"SELECT cluster_id FROM event_clusters e{where}")
+    else:
+        affected = ("SELECT cluster_id FROM _muster_gone_m UNION "
+                    "SELECT cluster_id FROM _muster_add_m UNION "
+                    f"SELECT cluster_id FROM _muster_new_m SEMI JOIN {dirty} d ON article_id = d.id "
+                    f"UNION SELECT cluster_id FROM _muster_old_m SEMI JOIN {dirty} d "
+                    "ON article_id = d.id")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _muster_aff AS {affected}")
+    con.execute("CREATE OR REPLACE TEMP TABLE _muster_new_c AS " + _CLUSTER_SQL)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _muster_old_c AS SELECT {ccols} "
+                "FROM event_clusters WHERE cluster_id IN (SELECT cluster_id FROM _muster_aff)")
+    con.execute("DELETE FROM event_clusters WHERE cluster_id IN (SELECT cluster_id FROM "
+                "(SELECT * FROM _muster_old_c EXCEPT SELECT * FROM _muster_new_c))")
+    con.execute("DELETE FROM event_cluster_members WHERE event_id IN "
+                "(SELECT event_id FROM _muster_gone_m)")
+    row = con.execute(f"INSERT INTO event_clusters ({ccols}) SELECT * FROM "
+                      "(SELECT * FROM _muster_new_c EXCEPT SELECT * FROM _muster_old_c)").fetchone()
+    con.execute(f"INSERT INTO event_cluster_members ({mcols}) SELECT * FROM _muster_add_m")
+    for name in _TEMP:
+        con.execute(f"DROP TABLE {name}")
+    return int(row[0]) if row else 0
 
 
 def rebuild_all(con: duckdb.DuckDBPyConnection) -> None:

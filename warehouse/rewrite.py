@@ -163,7 +163,7 @@ def replace_events(con: duckdb.DuckDBPyConnection, updates: Sequence[EventReplac
         con.execute("UPDATE articles SET extractor_version = $v, loaded_at = $now "
                     "WHERE article_id IN (SELECT unnest($ids::VARCHAR[]))",
                     {"v": version, "now": now, "ids": changed + restamped})
-    refresh_clusters(con, blocks | blocks_of_articles(con, changed, types))
+    refresh_clusters(con, blocks | blocks_of_articles(con, changed, types), changed)
     if log:
         con.execute(
             "INSERT INTO reextract_log SELECT * FROM (SELECT unnest($r::VARCHAR[]), "

@@ -23,11 +23,21 @@ from types import TracebackType
 from typing import Any, Self
 
 import duckdb
+import pyarrow as pa
 from pydantic import BaseModel
 
 from extractors.model import Event
 from warehouse._connect import open_duckdb
-from warehouse.clusters import blocks_of_articles, refresh_clusters
+from warehouse.arrow_rows import (
+    ARTICLE_COLUMNS,  # re-exported: other sinks import the column lists from here
+    EVENT_COLUMNS,
+    article_table,
+    event_table,
+    insert_table,
+    registered,
+    table_from_rows,
+)
+from warehouse.clusters import blocks_of_articles, blocks_of_table, refresh_clusters
 from warehouse.errors import WarehouseError, WarehouseWriteError
 from warehouse.records import (
     ArticleRecord,
@@ -53,16 +63,6 @@ from warehouse.snapshot import copy_checkpointed, default_snapshot_path
 DATA_TABLES: tuple[str, ...] = ("feeds", "articles", "events", "fetch_log", "runs",
                                 "event_clusters", "event_cluster_members", "reextract_log")
 
-ARTICLE_COLUMNS: dict[str, str] = {
-    "article_id": "VARCHAR", "url": "VARCHAR", "canonical_url": "VARCHAR", "feed": "VARCHAR",
-    "title": "VARCHAR", "author": "VARCHAR", "published": "DATE", "fetched_at": "TIMESTAMP",
-    "language": "VARCHAR", "text": "VARCHAR", "content_hash": "VARCHAR",
-    "extractor_version": "VARCHAR", "loaded_at": "TIMESTAMP",
-}
-EVENT_COLUMNS: dict[str, str] = {
-    "event_id": "VARCHAR", "article_id": "VARCHAR", **EVENT_FIELD_TYPES,
-    "extractor_version": "VARCHAR", "extracted_at": "TIMESTAMP",
-}
 FETCH_LOG_COLUMNS: dict[str, str] = {
     "run_id": "VARCHAR", "url": "VARCHAR", "feed": "VARCHAR", "stage": "VARCHAR",
     "status_code": "INTEGER", "outcome": "VARCHAR", "reason": "VARCHAR", "detail": "VARCHAR",
@@ -85,9 +85,9 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, s
     con.execute(f"{verb} INTO {table} ({names}) SELECT {selects}", params)
 
 
-def _insert_events(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> None:
-    """Insert prepared event rows (module-level so tests can make it fail mid-batch)."""
-    insert_rows(con, "events", EVENT_COLUMNS, rows)
+def _insert_events(con: duckdb.DuckDBPyConnection, events: pa.Table) -> None:
+    """Insert a batch's events, an Arrow table (module-level so tests can make it fail mid-batch)."""
+    insert_table(con, "events", events)
 
 
 def _id_list(con: duckdb.DuckDBPyConnection, sql: str, values: Iterable[str]) -> set[str]:
@@ -96,6 +96,15 @@ def _id_list(con: duckdb.DuckDBPyConnection, sql: str, values: Iterable[str]) ->
     if not ids:
         return set()
     return {row[0] for row in con.execute(sql, {"ids": ids}).fetchall()}
+
+
+def _stored_versions(con: duckdb.DuckDBPyConnection,
+                     ids: list[str]) -> dict[str, tuple[str, str]]:
+    """(content_hash, extractor_version) of the stored articles among `ids`."""
+    with registered(con, pa.table({"article_id": pa.array(ids, pa.string())})) as src:
+        rows = con.execute("SELECT a.article_id, a.content_hash, a.extractor_version "
+                           f"FROM articles a SEMI JOIN {src} USING (article_id)").fetchall()
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 class Warehouse:
@@ -222,16 +231,9 @@ class Warehouse:
         if not prepared:
             return counts
         with self._transaction(f"Loading a batch of {len(prepared)} articles") as con:
-            stored = {
-                row[0]: (row[1], row[2]) for row in con.execute(
-                    "SELECT article_id, content_hash, extractor_version FROM articles "
-                    "WHERE article_id IN (SELECT unnest($ids::VARCHAR[]))",
-                    {"ids": list(prepared)},
-                ).fetchall()
-            }
+            stored = _stored_versions(con, list(prepared))
             now = utcnow()
-            article_rows: list[tuple[Any, ...]] = []
-            event_rows: list[tuple[Any, ...]] = []
+            written: list[tuple[str, ArticleRecord]] = []
             replaced: list[str] = []
             for aid, rec in prepared.items():
                 if aid in stored:
@@ -242,22 +244,25 @@ class Warehouse:
                     counts.articles_updated += 1
                 else:
                     counts.articles_new += 1
-                article_rows.append((aid, rec.url, rec.canonical_url, rec.feed, rec.title,
-                                     rec.author, rec.published, to_utc_naive(rec.fetched_at),
-                                     rec.language, rec.text, rec.content_hash,
-                                     rec.extractor_version, now))
-                event_rows.extend(self._event_rows(aid, rec, now, counts))
+                written.append((aid, rec))
+            if not written:
+                return counts
+            # Columnar from here on: one Arrow table and one INSERT ... SELECT per table.
+            events = event_table(((aid, rec.url, rec.events, rec.extractor_version,
+                                   to_utc_naive(rec.extracted_at) or now)
+                                  for aid, rec in written), counts)
             blocks = blocks_of_articles(con, replaced)
             if replaced:
                 deleted = con.execute(
                     "DELETE FROM events WHERE article_id IN (SELECT unnest($ids::VARCHAR[]))",
                     {"ids": replaced}).fetchone()
                 counts.events_deleted = int(deleted[0]) if deleted else 0
-            insert_rows(con, "articles", ARTICLE_COLUMNS, article_rows, verb="INSERT OR REPLACE")
-            _insert_events(con, event_rows)
-            written = [row[0] for row in article_rows]
-            refresh_clusters(con, blocks | blocks_of_articles(con, written))
-        counts.events_written = len(event_rows)
+            insert_table(con, "articles", article_table(written, now),
+                         verb="INSERT OR REPLACE" if replaced else "INSERT")
+            _insert_events(con, events)
+            refresh_clusters(con, blocks | blocks_of_table(con, events),
+                             [aid for aid, _ in written])
+        counts.events_written = events.num_rows
         return counts
 
     @staticmethod
@@ -284,13 +289,6 @@ class Warehouse:
                 f"Event fields not stored (the warehouse needs a migration): {sorted(missing)}")
         return prepared
 
-    @staticmethod
-    def _event_rows(aid: str, rec: ArticleRecord, now: Any,
-                    counts: LoadCounts) -> list[tuple[Any, ...]]:
-        """Rows for one article's events (see `event_rows`)."""
-        return event_rows(aid, rec.url, rec.events, rec.extractor_version,
-                          to_utc_naive(rec.extracted_at) or now, counts)
-
     # -- re-extraction (warehouse/rewrite.py) ------------------------------------------------
     def articles_to_reextract(self, version: str, *, since: date | None = None,
                               after: str | None = None, limit: int = 200) -> list[StoredArticle]:
@@ -314,9 +312,10 @@ class Warehouse:
         if not updates:
             return ReplaceCounts()
         with self._transaction(f"Replacing the events of {len(updates)} articles") as con:
-            return replace_events(con, updates, version, run_id, types,
-                                  insert=_insert_events, event_rows=event_rows,
-                                  event_columns=list(EVENT_COLUMNS))
+            return replace_events(
+                con, updates, version, run_id, types,
+                insert=lambda c, rows: _insert_events(c, table_from_rows(EVENT_COLUMNS, rows)),
+                event_rows=event_rows, event_columns=list(EVENT_COLUMNS))
 
     def rebuild_clusters(self) -> int:
         """Recompute every cluster from the stored events (normally never needed)."""
