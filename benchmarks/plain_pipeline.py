@@ -1,7 +1,7 @@
 """Run D: the pipeline's plain steps (flows/pipeline.py) without Prefect.
 
 Mirrors ``flows.prefect_flows.pipeline`` step for step (start_run, poll, record_polls,
-plan_items, process_batch per batch, save_feed_states, finish_run, publish_snapshot), so
+plan_items, process_batch per batch, save_feed_states, finish_run, publish_snapshot_if_changed), so
 that B / D isolates what Prefect (ephemeral server, task runs, artifacts, the writer
 slot) adds.  Run as its own process, like ``muster run``, so both pay interpreter
 start-up and imports.
@@ -22,10 +22,10 @@ T0 = time.perf_counter()
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from extractors.loader import load_ruleset  # noqa: E402
 from warehouse.store import Warehouse  # noqa: E402
 
 from flows import pipeline as steps  # noqa: E402
+from flows.rules_cache import cached_ruleset  # noqa: E402
 from flows.settings import load_settings  # noqa: E402
 
 
@@ -38,7 +38,6 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(db_path=args.db, feeds_path=args.feeds)
     run_id = str(uuid.uuid4())
     report = steps.RunReport(run_id=run_id, db_path=str(settings.db_path))
-    ruleset = load_ruleset(settings.configs_dir)
     feeds = steps.resolve_feeds(settings, None)
     with Warehouse(settings.db_path) as wh:
         wh.start_run(run_id, None, {"benchmark": "plain"})
@@ -48,14 +47,16 @@ def main(argv: list[str] | None = None) -> int:
         polls = steps.poll_feeds(settings, feeds)
         steps.record_polls(settings, feeds, polls, report)
         items = steps.plan_items(settings, polls, settings.max_articles_per_feed, report)
-        for batch in steps.batches(items, settings.batch_size):
+        batches = steps.batches(items, settings.batch_size)
+        ruleset = cached_ruleset(settings.configs_dir) if batches else None  # as the flow
+        for batch in batches if ruleset is not None else []:
             report.merge(steps.process_batch(settings, batch, ruleset, run_id, False))
         steps.save_feed_states(settings, feeds, polls, report)
         status = "completed"
     finally:
         with Warehouse(settings.db_path) as wh:
             wh.finish_run(run_id, status, report.as_counts())
-            wh.publish_snapshot()
+            steps.publish_snapshot_if_changed(wh, report)
     print(json.dumps({"imports_s": t_imports, "pipeline_s": time.perf_counter() - t,
                       "counts": report.as_counts()}, default=str))
     return 0

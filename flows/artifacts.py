@@ -130,16 +130,27 @@ def report_path_for(db_path: Path | str) -> Path:
     return path.with_name(f"{path.stem}.report.html")
 
 
-def _report_line(db_path: Path | str) -> str:
+_WRITE_COUNTS = ("articles_new", "articles_updated", "events_written")
+
+
+def _nothing_written(counts: Mapping[str, Any]) -> bool:
+    """True when the counts say no article or event was written (unknown counts: False)."""
+    return all(k in counts for k in _WRITE_COUNTS) and not any(counts[k] for k in _WRITE_COUNTS)
+
+
+def _report_line(db_path: Path | str, refresh: bool = True) -> str:
     """Refresh the run's HTML report and say where it is; a failure only costs the line.
 
-    Analysts open the report from the run page in the UI, so each run rewrites it (one
-    file, a few aggregate queries); a broken report must never fail a run whose data is
-    already committed.
+    Analysts open the report from the run page in the UI, so each run that wrote articles
+    or events rewrites it (one file, a few aggregate queries); a run that wrote none keeps
+    the existing one, which shows the same data.  A broken report must never fail a run
+    whose data is already committed.
     """
     from flows.report import load_report_data, write_report
 
     out = report_path_for(db_path)
+    if not refresh and out.is_file():
+        return f"\nReport: `{out.resolve()}` (unchanged: this run wrote no article or event)\n"
     try:
         write_report(load_report_data(Path(db_path), notify=lambda _msg: None), out)
     except Exception as exc:  # noqa: BLE001 - reported in the artifact, never raised
@@ -164,7 +175,8 @@ def publish_run_artifacts(
     counts = counts_of(report)
     dry_run = bool(getattr(report, "dry_run", False))
     try:
-        events = [] if dry_run else events_in_window(db_path, start, end)
+        quiet = dry_run or _nothing_written(counts)  # no event can be in the window
+        events = [] if quiet else events_in_window(db_path, start, end)
         events_error = None
     except WarehouseError as exc:  # the summary still goes out; the table says why
         events, events_error = [], str(exc)
@@ -176,7 +188,7 @@ def publish_run_artifacts(
     if events_error:
         markdown += f"\nEvents table unavailable: `{events_error}`\n"
     if not dry_run and error is None:
-        markdown += _report_line(db_path)
+        markdown += _report_line(db_path, refresh=not _nothing_written(counts))
     create_markdown_artifact(
         markdown=markdown, key=f"{kind}-{SUMMARY_KEY_SUFFIX}",
         description=f"{kind}: feeds, articles by outcome, failures by reason, events by type",

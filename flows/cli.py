@@ -61,6 +61,10 @@ def run(
     feed: Annotated[
         Optional[list[str]], typer.Option("--feed", help="Poll only this feed (repeatable).")
     ] = None,
+    tag: Annotated[
+        Optional[list[str]],
+        typer.Option("--tag", help="Poll only feeds with this tag (repeatable: any of them)."),
+    ] = None,
     max_articles: Annotated[
         Optional[int], typer.Option("--max-articles", min=1, help="At most N new items per feed.")
     ] = None,
@@ -78,7 +82,7 @@ def run(
         # Validate the configuration before paying for Prefect's start-up, so a typo is
         # one sentence in a second, not a failed flow run with a traceback in its log.
         settings = load_settings(db_path=db, feeds_path=feeds)
-        resolve_feeds(settings, feed or None)
+        resolve_feeds(settings, feed or None, tag or None)
         _ruleset(settings.configs_dir)
         # Same for the database: unwritable folder, a file locked by another process or
         # made by a newer Muster.  Opening it also creates and migrates a new file.
@@ -94,6 +98,7 @@ def run(
         with progress.install(progress.for_stream(sys.stdout, out)) as reporter:
             report = pipeline(
                 feeds=feed or None,
+                tags=tag or None,
                 max_articles_per_feed=max_articles,
                 dry_run=dry_run,
                 db_path=str(db) if db else None,
@@ -186,11 +191,10 @@ def sql(
 
 
 def _ruleset(configs: Path | None):  # type: ignore[no-untyped-def]
-    from extractors.loader import load_ruleset
-
+    from flows.rules_cache import cached_ruleset  # `muster run`'s flow then reuses it
     from flows.settings import load_settings
 
-    return load_ruleset(configs or load_settings().configs_dir)
+    return cached_ruleset(configs or load_settings().configs_dir)
 
 
 def _open_input(path: Path):  # type: ignore[no-untyped-def]

@@ -76,6 +76,9 @@ def readable_source(
 def query(db: Path, sql: str, params: Params = None,
           notify: Callable[[str], object] = print) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Columns and rows of one read-only query, from the live file or its snapshot."""
+    if db.is_dir():  # a Parquet warehouse (sink: parquet): its views, in the same sandbox
+        from warehouse.parquet_read import run_readonly_parquet
+        return run_readonly_parquet(db, sql, params)
     return run_readonly(readable_source(db, notify), sql, params)
 
 

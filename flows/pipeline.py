@@ -8,109 +8,51 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 import httpx
-from extractors import RuleSet, extract
-from ingest.clean import clean_html
-from ingest.content import charset_of
+from extractors import RuleSet
+from ingest.crawl import PageRequest
 from ingest.feeds import FeedConfig, load_feeds
 from ingest.fetch import FetchLimits, FetchResult, is_transient, make_client
-from ingest.poll import FeedItem, FeedPoll, poll_feed
+from ingest.poll import FeedItem, FeedPoll, feed_robots, poll_feed
+from ingest.robots import RobotsCache
 from ingest.urls import canonicalize
 from warehouse import ArticleRecord, FetchLogRow, LoadCounts, Warehouse, WarehouseLockedError
 from warehouse import spool
 
-from flows import crawl_steps
+from flows import crawl_steps, parallel, sinks
+from flows.parallel import FetchedBatch, PageOutcome
 from flows.progress import NullProgress, current
+from flows.run_report import (  # re-exported: callers import them from here
+    Failure,
+    RunReport,
+    data_changed,
+    publish_snapshot_if_changed,
+)
 from flows.settings import MusterSettings
 
 
-@dataclass
-class Failure:
-    """One thing that did not make it into the warehouse, and why."""
-
-    stage: str
-    url: str
-    feed: str
-    reason: str
-    detail: str = ""
-
-
-@dataclass
-class RunReport:
-    """What one run did; printed as the summary and stored in ``runs.counts``."""
-
-    run_id: str
-    db_path: str
-    dry_run: bool = False
-    feeds_polled: int = 0
-    feeds_not_modified: int = 0
-    feeds_skipped: int = 0  # not due yet (poll_interval)
-    items_filtered: int = 0  # dropped by a feed's include/exclude patterns
-    pages_not_modified: int = 0  # conditional page requests answered 304
-    host_delays: dict[str, float] = field(default_factory=dict)  # politeness delay per host
-    articles_seen_before: int = 0
-    articles_new: int = 0
-    articles_updated: int = 0
-    articles_unchanged: int = 0
-    events_written: int = 0
-    events_by_type: Counter[str] = field(default_factory=Counter)
-    failures: list[Failure] = field(default_factory=list)
-
-    def failed_by_reason(self) -> Counter[str]:
-        """Article-level failures (not feeds) counted by reason code."""
-        return Counter(f.reason for f in self.failures if f.stage != "feed")
-
-    def feed_failures(self) -> list[Failure]:
-        return [f for f in self.failures if f.stage == "feed"]
-
-    def merge(self, other: RunReport) -> None:
-        """Add a batch's counts into the run's."""
-        self.articles_new += other.articles_new
-        self.articles_updated += other.articles_updated
-        self.articles_unchanged += other.articles_unchanged
-        self.events_written += other.events_written
-        self.events_by_type.update(other.events_by_type)
-        self.failures.extend(other.failures)
-        self.pages_not_modified += other.pages_not_modified
-        self.host_delays.update(other.host_delays)
-
-    def as_counts(self) -> dict[str, object]:
-        """A JSON-ready view for the ``runs`` table and Prefect artifacts."""
-        return {
-            "feeds_polled": self.feeds_polled,
-            "feeds_not_modified": self.feeds_not_modified,
-            "feeds_failed": len(self.feed_failures()),
-            "feeds_skipped": self.feeds_skipped,
-            "items_filtered": self.items_filtered,
-            "pages_not_modified": self.pages_not_modified,
-            "host_delays": dict(self.host_delays),
-            "articles_new": self.articles_new,
-            "articles_updated": self.articles_updated,
-            "articles_unchanged": self.articles_unchanged + self.articles_seen_before,
-            "articles_failed": dict(self.failed_by_reason()),
-            "events_written": self.events_written,
-            "events_by_type": dict(self.events_by_type),
-        }
-
-
-def resolve_feeds(settings: MusterSettings, names: Sequence[str] | None = None) -> list[FeedConfig]:
+def resolve_feeds(
+    settings: MusterSettings, names: Sequence[str] | None = None, tags: Sequence[str] | None = None
+) -> list[FeedConfig]:
     """The enabled feeds to poll, with local folders resolved against the feeds file.
 
     Unknown names are an error that lists the known ones, so a typo in the UI
-    form or on the command line does not silently poll nothing.
+    form or on the command line does not silently poll nothing.  ``tags`` keeps the
+    feeds carrying any of them (unknown tags are an error the same way).
     """
     resolved = load_feeds(settings.feeds_path)
+    if tags:
+        resolved = crawl_steps.select_tagged(resolved, tags, settings.feeds_path)
     if names:
         known = {f.name: f for f in resolved}
         unknown = [n for n in names if n not in known]
         if unknown:
             raise ValueError(
-                f"unknown feed name(s) {', '.join(unknown)} in {settings.feeds_path}; "
-                f"known: {', '.join(sorted(known))}"
+                f"unknown feed name(s) {', '.join(unknown)} in {settings.feeds_path}"
+                + (f" with tag(s) {', '.join(tags)}" if tags else "")
+                + f"; known: {', '.join(sorted(known))}"
             )
         return [known[n] for n in names]
     return [f for f in resolved if f.enabled]
@@ -130,16 +72,17 @@ async def _poll_all(
 ) -> list[FeedPoll]:
     p = progress or NullProgress()
 
-    async def one(client: httpx.AsyncClient, f: FeedConfig) -> FeedPoll:
+    async def one(client: httpx.AsyncClient, f: FeedConfig, robots: RobotsCache | None) -> FeedPoll:
         poll = await poll_feed(
             client, f, validators=validators.get(f.name), limits=limits,
-            discovered=(hints or {}).get(f.name),
+            discovered=(hints or {}).get(f.name), robots=robots,
         )
         p.advance("poll")
         return poll
 
     async with make_client(limits) as client:
-        return list(await asyncio.gather(*(one(client, f) for f in feeds)))
+        robots = feed_robots(client, limits)  # robots.txt obeyed for feeds too, once per host
+        return list(await asyncio.gather(*(one(client, f, robots) for f in feeds)))
 
 
 def poll_feeds(
@@ -194,7 +137,8 @@ def record_polls(
                 feed=poll.feed,
                 stage="feed",
                 status_code=None,
-                outcome="error" if poll.error else ("not_modified" if poll.not_modified else "ok"),
+                outcome=("skipped" if poll.error in crawl_steps.SKIP_REASONS else "error")
+                if poll.error else ("not_modified" if poll.not_modified else "ok"),
                 reason=poll.error,
                 detail=poll.detail,
                 elapsed_ms=None,
@@ -241,7 +185,7 @@ def plan_items(
     for poll in polls:
         for item in poll.items[: max_per_feed or None]:
             unique.setdefault(canonicalize(item.url), item)
-    with Warehouse(settings.db_path) as wh:
+    with sinks.warehouse_for(settings) as wh:  # seen URLs and spool: the sink's too
         if not report.dry_run:  # load batches a locked file kept back last time, first
             drained = spool.drain(wh, settings.db_path)
             report.articles_new += drained.articles_new
@@ -260,40 +204,36 @@ def plan_items(
 def build_records(
     items: Sequence[FeedItem],
     results: Sequence[FetchResult],
-    ruleset: RuleSet,
+    outcomes: Sequence[PageOutcome | None],
+    extractor_version: str,
     fetched_at: dt.datetime,
     report: RunReport,
-    progress: NullProgress | None = None,
 ) -> list[ArticleRecord]:
-    """Clean and extract each fetched page; failures become values in the report."""
-    p = progress or current()
+    """Turn each cleaned page into a record; failures become values in the report.
+
+    Cleaning and extraction already happened, in item order (:mod:`flows.parallel`):
+    ``outcomes[i]`` is None where page ``i`` was not cleaned (a 304, a fetch error).
+    """
     records: list[ArticleRecord] = []
-    for item, result in zip(items, results, strict=True):
-        p.advance("clean")  # counted when handled, so the bars reach the end despite failures
+    for item, result, outcome in zip(items, results, outcomes, strict=True):
         if result.not_modified:  # 304: unchanged since we last saw it; nothing to redo
-            p.advance("extract")
             report.pages_not_modified += 1
             continue
-        if result.error or result.body is None:
-            p.advance("extract")
+        if result.error or result.body is None or outcome is None:
             report.failures.append(
                 Failure("page", item.url, item.feed, result.error or "empty", result.detail or "")
             )
             continue
-        with p.timing("clean"):
-            cleaned = clean_html(result.body, result.final_url or item.url,
-                                 charset=charset_of(result.content_type))
-        if cleaned.article is None:
-            p.advance("extract")
-            report.failures.append(
-                Failure("clean", item.url, item.feed, cleaned.error or "no_text", cleaned.detail or "")
-            )
+        if outcome.article is None:
+            report.failures.append(Failure("clean", item.url, item.feed,
+                                           outcome.error or "no_text", outcome.detail or ""))
             continue
-        art = cleaned.article
+        art = outcome.article
         published = art.published or (item.published.date() if item.published else None)
-        with p.timing("extract"):
-            events = extract(art.text, published, ruleset, title=art.title or item.title)
-        p.advance("extract")
+        language = art.language or item.language
+        if skip := crawl_steps.extraction_skip_reason(language):  # stored, but no events
+            report.failures.append(Failure("clean", item.url, item.feed, skip,
+                                           f"language {language}"))
         records.append(
             ArticleRecord(
                 url=item.url,
@@ -303,11 +243,11 @@ def build_records(
                 author=art.author,
                 published=published,
                 fetched_at=fetched_at,
-                language=art.language or item.language,
+                language=language,
                 text=art.text,
                 content_hash=art.content_hash,
-                extractor_version=ruleset.version,
-                events=events,
+                extractor_version=extractor_version,
+                events=[] if skip else outcome.events,
             )
         )
     return records
@@ -321,14 +261,53 @@ def process_batch(
     dry_run: bool,
     progress: NullProgress | None = None,
 ) -> RunReport:
-    """Fetch, clean, extract and load one batch in a single warehouse transaction."""
+    """Fetch, clean, extract and load one batch in a single warehouse transaction.
+
+    The next batch is fetched only after this one is loaded, so a run killed mid-load
+    has fetched nothing beyond it (tests/test_reliability_kill.py).
+    """
+    p = progress or current()
+    fetched = fetch_batch(settings, items, ruleset, progress=p)
+    return load_batch(settings, items, fetched, ruleset.version, run_id, dry_run, p)
+
+
+def fetch_batch(
+    settings: MusterSettings,
+    items: Sequence[FeedItem],
+    ruleset: RuleSet,
+    requests: Sequence[PageRequest] | None = None,
+    workers: int | None = None,
+    progress: NullProgress | None = None,
+) -> FetchedBatch:
+    """Fetch a batch; pages are cleaned and extracted on every core as they arrive.
+
+    Writes nothing, so it can run anywhere (a Dask worker gets ``requests``, the pages
+    with their stored validators, from the flow and ``workers=0``).
+    """
+    if requests is None:
+        requests = crawl_steps.page_requests(settings, items)
+    return parallel.fetch_and_clean(
+        requests, items, settings.fetch, ruleset,
+        settings.workers if workers is None else workers, progress or current(),
+    )
+
+
+def load_batch(
+    settings: MusterSettings,
+    items: Sequence[FeedItem],
+    fetched: FetchedBatch,
+    extractor_version: str,
+    run_id: str,
+    dry_run: bool,
+    progress: NullProgress | None = None,
+) -> RunReport:
+    """Build the batch's records and load them in one warehouse transaction (this process)."""
     p = progress or current()
     report = RunReport(run_id=run_id, db_path=str(settings.db_path), dry_run=dry_run)
-    with p.timing("fetch"):
-        results = crawl_steps.fetch_items(settings, items, report)
-    p.advance("fetch", len(items))
+    report.host_delays.update(fetched.host_delays)
+    results = fetched.results
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    records = build_records(items, results, ruleset, now, report, p)
+    records = build_records(items, results, fetched.outcomes, extractor_version, now, report)
     records = crawl_steps.drop_duplicate_content(settings, records, report)
     for record in records:
         report.events_by_type.update(e.type for e in record.events)
@@ -338,7 +317,7 @@ def process_batch(
         return report
     page_log = _page_log(run_id, items, results, report)
     try:
-        with p.timing("load"), Warehouse(settings.db_path) as wh:
+        with p.timing("load"), sinks.warehouse_for(settings) as wh:  # DuckDB or Parquet
             drained = spool.drain(wh, settings.db_path)  # batches an earlier lock kept back
             counts: LoadCounts = wh.load_articles(records)
             wh.log_fetches(page_log)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from extractors import RuleSet
-from extractors.loader import load_ruleset
+from ingest.crawl import PageRequest
 from ingest.feeds import FeedConfig
 from ingest.poll import FeedItem, FeedPoll
 from prefect import flow, get_run_logger, task
@@ -23,6 +23,8 @@ from pydantic import Field
 from warehouse.store import Warehouse
 
 from flows import pipeline as steps
+from flows.parallel import FetchedBatch
+from flows.rules_cache import cached_ruleset
 from flows.run_guard import single_writer
 from flows.settings import MusterSettings, load_settings
 
@@ -45,10 +47,26 @@ def process_batch_task(
     return steps.process_batch(settings, items, ruleset, run_id, dry_run)
 
 
+@task(name="fetch-batch", cache_policy=NO_CACHE)
+def fetch_batch_task(
+    settings: MusterSettings,
+    items: Sequence[FeedItem],
+    requests: Sequence[PageRequest],
+    configs_dir: str,
+    version: str,
+) -> FetchedBatch:
+    """Fetch, clean and extract one batch on a Dask worker; writes nothing (dask_runner.py)."""
+    from flows.dask_runner import worker_ruleset
+
+    ruleset = worker_ruleset(configs_dir, version)
+    return steps.fetch_batch(settings, items, ruleset, requests=requests, workers=0)
+
+
 @flow(name="muster-pipeline", validate_parameters=True)
 @single_writer("muster-pipeline")
 def pipeline(
     feeds: list[str] | None = None,
+    tags: list[str] | None = None,
     max_articles_per_feed: Annotated[int | None, Field(ge=1)] = None,
     since: dt.date | None = None,
     dry_run: bool = False,
@@ -63,6 +81,7 @@ def pipeline(
 
     Args:
         feeds: Names of the feeds to poll, as in the feeds file. Empty: every enabled feed.
+        tags: Poll only the feeds carrying any of these tags (feeds.yaml `tags`). Empty: no filter.
         max_articles_per_feed: Take at most this many new articles from each feed. Empty: no limit.
         since: Skip feed items published before this date (items without a date are kept).
         dry_run: Fetch and extract, but write nothing to the warehouse.
@@ -77,10 +96,10 @@ def pipeline(
     )
     run_id = str(flow_run.get_id() or uuid.uuid4())
     report = steps.RunReport(run_id=run_id, db_path=str(settings.db_path), dry_run=dry_run)
-    ruleset = load_ruleset(settings.configs_dir)
-    feed_configs = steps.resolve_feeds(settings, feeds)
+    feed_configs = steps.resolve_feeds(settings, feeds, tags)
     params = {
         "feeds": feeds,
+        "tags": tags,
         "max_articles_per_feed": max_articles_per_feed,
         "since": since.isoformat() if since else None,
         "dry_run": dry_run,
@@ -102,14 +121,24 @@ def pipeline(
             len(items),
             report.articles_seen_before,
         )
-        for batch in steps.batches(items, settings.batch_size):
-            report.merge(process_batch_task(settings, batch, ruleset, run_id, dry_run))
+        batches = steps.batches(items, settings.batch_size)
+        # Compiled only when there is something to extract (a run that finds nothing new
+        # skips it), and once per process: the CLI compiled the same files to check them.
+        ruleset = cached_ruleset(settings.configs_dir) if batches else None
+        if ruleset is not None and settings.task_runner == "dask":  # load here, rest on Dask
+            from flows.dask_runner import run_batches
+
+            run_batches(settings, batches, ruleset, run_id, dry_run, report, fetch_batch_task)
+        elif ruleset is not None:
+            for batch in batches:
+                report.merge(process_batch_task(settings, batch, ruleset, run_id, dry_run))
         steps.save_feed_states(settings, feed_configs, polls, report)  # after the loads: see there
         status = "completed"
     finally:
         with Warehouse(settings.db_path) as wh:
             wh.finish_run(run_id, status, report.as_counts())
-            snapshot = wh.publish_snapshot()
-        logger.info("published read-only snapshot %s", snapshot)
+            snapshot = steps.publish_snapshot_if_changed(wh, report)
+        if snapshot is not None:
+            logger.info("published read-only snapshot %s", snapshot)
     logger.info("run %s %s: %s", run_id, status, report.as_counts())
     return report

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ingest.feeds import parse_duration
 from ingest.fetch import FetchLimits
@@ -48,10 +48,22 @@ class MusterSettings(BaseSettings):
     feeds_path: Path = PACKAGE_CONFIGS / "feeds.yaml"
     configs_dir: Path = PACKAGE_CONFIGS
     batch_size: int = Field(default=50, ge=1)
+    # Processes that clean and extract pages (flows/parallel.py); null: one per core,
+    # 0 or 1: in the run's own process.
+    workers: int | None = Field(default=None, ge=0)
+    # Where batches are fetched, cleaned and extracted: "default" (this machine, the pool
+    # above) or "dask" (tasks on the Dask cluster at dask_address; loads stay here).
+    task_runner: Literal["default", "dask"] = "default"
+    dask_address: str | None = None
     max_articles_per_feed: int | None = Field(default=None, ge=1)
     # Stored articles are not fetched again unless this is set ("7d", "12h", seconds):
     # then one not requested for that long is re-requested, conditionally (304 if unchanged).
     refetch_after: int | None = Field(default=None, ge=0)
+    # Where articles and events go: "duckdb" (db_path) or "parquet" (partitioned files
+    # under parquet_dir, for many writers and object storage; warehouse/parquet_sink.py).
+    # Pipeline state (feeds, fetch_log, url_state, runs) stays in db_path either way.
+    sink: Literal["duckdb", "parquet"] = "duckdb"
+    parquet_dir: Path = Path("data/parquet")
     fetch: FetchLimits = FetchLimits()
     schedule: ScheduleSettings = ScheduleSettings()
 

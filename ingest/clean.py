@@ -25,10 +25,8 @@ import unicodedata
 from datetime import date
 from urllib.parse import urljoin, urlsplit
 
-import trafilatura
 from lxml.html import HtmlElement
 from pydantic import BaseModel, ConfigDict
-from trafilatura.utils import load_html
 
 from ingest.language import pick_language
 from ingest.urls import canonicalize
@@ -266,6 +264,11 @@ def _only_links(text: str, anchors: set[str]) -> bool:
 def _clean(body: bytes | str, url: str, min_chars: int, charset: str | None = None) -> CleanResult:
     if body is None or not (body.strip() if isinstance(body, (bytes, str)) else None):
         return CleanResult(error="empty_body", detail="no content")
+    # Imported here, not at the top: trafilatura takes ~0.5 s to import, and the process
+    # that only fetches and loads (its workers clean: flows/parallel.py) never needs it.
+    import trafilatura
+    from trafilatura.utils import load_html
+
     text_in = decode_html(body, charset).replace("\x00", "")
     tree = load_html(text_in)
     if tree is None:

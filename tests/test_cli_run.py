@@ -81,3 +81,23 @@ def test_bad_feeds_file_is_one_sentence(tmp_path: Path) -> None:
     proc = muster("run", "--db", str(tmp_path / "m.duckdb"), "--feeds", str(bad), cwd=tmp_path)
     assert proc.returncode == 2
     assert "intervall" in proc.stderr and str(bad) in proc.stderr.replace("\n", "")
+
+
+def test_run_by_tag(tmp_path: Path, feeds_file: Path, http_server: LocalHTTPServer) -> None:
+    """``--tag`` polls only the feeds carrying one of the tags; an unknown tag is refused."""
+    http_server.add("/other.xml", Route(body="<rss/>", content_type="application/rss+xml"))
+    tagged = tmp_path / "tagged.yaml"
+    tagged.write_text(feeds_file.read_text().replace("atom.xml\n", "atom.xml\n    tags: [asia]\n")
+                      + f"  - name: other\n    url: {http_server.url('/other.xml')}\n"
+                      "    tags: [sport]\n")
+    db = tmp_path / "m.duckdb"
+    bad = muster("run", "--db", str(db), "--feeds", str(tagged), "--tag", "defence", cwd=tmp_path)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "unknown tag(s) defence" in bad.stderr and "known: asia, sport" in bad.stderr
+
+    proc = muster("run", "--db", str(db), "--feeds", str(tagged), "--tag", "asia", "--tag", "x",
+                  cwd=tmp_path)
+    assert proc.returncode == 2  # one unknown tag among known ones is still an error
+    proc = muster("run", "--db", str(db), "--feeds", str(tagged), "--tag", "asia", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert http_server.hits("/atom.xml") == 1 and http_server.hits("/other.xml") == 0
