@@ -22,6 +22,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from warehouse import WarehouseError
 from warehouse.query import run_readonly
 
+from flows.crawl_steps import SKIP_REASONS
+
 SUMMARY_KEY_SUFFIX = "summary"
 EVENTS_KEY_SUFFIX = "events"
 MAX_TABLE_ROWS = 500
@@ -73,9 +75,11 @@ def summary_markdown(
         rows += [("articles new", counts.get("articles_new", 0)),
                  ("articles updated", counts.get("articles_updated", 0)),
                  ("articles unchanged", counts.get("articles_unchanged", 0)),
-                 ("articles failed", sum(failed.values()) if isinstance(failed, Mapping) else failed)]
+                 ("articles failed or skipped",
+                  sum(failed.values()) if isinstance(failed, Mapping) else failed)]
         if isinstance(failed, Mapping):
-            rows += [(f"↳ {reason}", n) for reason, n in sorted(failed.items())]
+            rows += [(f"↳ {reason}" + (" (skipped)" if reason in SKIP_REASONS else ""), n)
+                     for reason, n in sorted(failed.items())]
     if "events_written" in counts:
         rows.append(("events written", counts.get("events_written", 0)))
     by_type = counts.get("events_by_type") or {}

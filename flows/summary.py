@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from flows.crawl_steps import SKIP_REASONS
 from flows.pipeline import RunReport
 from flows.progress import STAGES
 
@@ -35,9 +36,9 @@ def render_summary(
     if report.pages_not_modified:
         table.add_row("  pages unchanged (304)", str(report.pages_not_modified))
     failed = report.failed_by_reason()
-    table.add_row("articles failed", str(sum(failed.values())))
+    table.add_row("articles failed or skipped", str(sum(failed.values())))
     for reason, n in sorted(failed.items()):
-        table.add_row(f"  {reason}", str(n))
+        table.add_row(f"  {reason}" + (" (skipped)" if reason in SKIP_REASONS else ""), str(n))
     table.add_row("events written", str(report.events_written))
     for etype, n in sorted(report.events_by_type.items()):
         table.add_row(f"  {etype}", str(n))
