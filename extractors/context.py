@@ -55,7 +55,8 @@ def _clean_src(s: str, start: int, end: int) -> tuple[int, int]:
 _SOURCE_NOUN = re.compile(r"\b(?:officials?|sources?|witnesses|residents|police|spokes(?:man|woman|person)|"
                           r"ministry|military|army|agency|media|diplomats?|analysts?|experts?|officers?|"
                           r"observers?|medics|doctors|report|statement|authorities|commanders?|TV|television|radio|broadcaster|"
-                          r"news\s+agency|newspaper|daily)\b", re.I)
+                          r"news\s+agency|newspaper|daily|governor|mayor|minister|president|monitor|activists|"
+                          r"rescuers|health\s+workers|prosecutors?|envoy|army\s+chief|general)\b", re.I)
 _SUBORD = re.compile(r"(?i)^(?:if|when|while|as|because|although|though|unless|whether|once|after|before|"
                      r"since|until|what|how|why|where|who|which)\b")
 

@@ -50,7 +50,8 @@ def actor_units(rule: CompiledRule, an: Any, ts: int, te: int, qnoun: tuple[int,
     if side == "before" and agent and not re.match(r"\w+ed\b", s[ts:te]):
         return agent[:1]  # a noun and its agent: "the sixth nuclear test by North Korea"
     passive = (re.search(r"\b(?:was|were|been|being|be|is|are)\s+(?:\w+ly\s+)?$", s[:ts], re.I)
-               and not re.match(r"\w+ing\b", s[ts:te]))
+               and not re.match(r"\w+ing\b", s[ts:te])) or _HEADLINE_PASSIVE.fullmatch(s[ts:te]) \
+        and re.match(r"\s+by\b", s[te:])  # headline without its auxiliary: "Kyiv hit by Russian drones"
     if passive and side == "before" and not re.search(r"\bby\s*$", s[ts:te]):
         by = [u for u in cands if u.start >= te and u.head.kind != "pronoun"
               and re.search(r"\bby\s+(?:\S+\s+){0,2}$", s[te:u.start], re.I)]
@@ -90,6 +91,12 @@ PARTY_GAP = re.compile(r"(?:\s+(?:leader|President|Prime\s+Minister|Premier|King
                         r"Defen[cs]e\s+Minister|officials|[A-Z][\w.'-]+)){0,4}\s*(?:,\s*and|and|,)\s*(?:the\s+)?")
 _NOT_MODIFIER = re.compile(r"[,;:()\u2014]|\b(?:in|on|at|of|by|for|with|to|from|into|and|or|that|which|who|said|says|"
                            r"was|were|is|are|has|have|had|been|\w+ed|\w+ing)\b", re.I)
+# headline grammar "Syria rebels seize town": a state name before a group noun is not the doer
+STATE_GROUP = re.compile(r"\s+(?:rebels?|militants?|insurgents?|guerr?ill?as|gunmen|separatists?|jihadists?|"
+                         r"militia(?:men)?|opposition\s+fighters|extremists|terrorists)\b", re.I)
+_HEADLINE_PASSIVE = re.compile(r"(?i)(?:hit|struck|attacked|shelled|bombed|raided|targeted|pounded|"
+                               r"rocked|ambushed|stormed|seized|captured|retaken|recaptured|condemned|"
+                               r"denounced|critici[sz]ed)")
 _REACTION = re.compile(r"\b(?:denounc|condemn|critici[sz]|deplor|decr[iy]|blam|accus|protest|complain|mourn|"
                        r"investigat|probe|survive|witness|report|warn|fear|vow|threaten|retaliat|respond)\w*", re.I)
 _ASIDE = re.compile(r",\s*(?:which|who|whose|where)\b[^,;]*,")

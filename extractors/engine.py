@@ -18,7 +18,7 @@ from extractors.context import find_attributions, governing, in_relative_clause,
 from extractors.datepick import modifies_other_noun, pick_date
 from extractors.dates import DateExpr, dateline_date, find_dates
 from extractors.discourse import Discourse, elaborate
-from extractors.doers import NON_STATE, PARTY_GAP, actor_units, victim_state
+from extractors.doers import NON_STATE, PARTY_GAP, STATE_GROUP, actor_units, victim_state
 from extractors.mentions import Mention, find_actors, find_places, find_weapons
 from extractors.merge import drop_test_launches_as_attacks, inherit_from_attack, merge_events, target_condemned_attack
 from extractors.model import Event
@@ -34,7 +34,7 @@ from extractors.slots import (
     pick_weapon,
     resolve_pronoun,
 )
-from extractors.text import Sentence, normalize, split_sentences
+from extractors.text import Sentence, headline_end, normalize, split_sentences
 
 MAX_TEXT = 2_000_000
 _MONTH = re.compile(r"Jan(?:uary)?|Feb(?:ruary)?|March|Apr(?:il)?|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|"
@@ -182,6 +182,8 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
             resolved.append((code, name, u))
         elif u.head.kind == "demonym" and rule.type != "casualties" and NON_STATE.search(s, u.start, u.end):
             resolved.append((None, sent.text[u.start:u.end], u))  # "Syrian rebels": not the state
+        elif u.head.kind == "state" and rule.type != "casualties" and (g := STATE_GROUP.match(s, u.end)):
+            resolved.append((None, sent.text[u.start:g.end()], u))  # headline "Syria rebels seize town"
         else:
             resolved.append((u.head.code, sent.text[u.head.start:u.head.end] if u.head.kind == "person"
                              else sent.text[u.start:u.end] if u.head.kind != "demonym"
@@ -382,6 +384,10 @@ def _extract(text: str, published: Any, rs: RuleSet) -> list[Event]:
                 continue
             raw.extend(_events_for_trigger(rule, an, ts, te, rs, pub, discourse))
         history.append(an)
+    head_end = headline_end(text)
+    for e in raw:
+        if e["char_end"] <= head_end:
+            e["_headline"] = True
     inherit_from_attack(raw)
     target_condemned_attack(raw)
     elaborate(raw, history, starts)
@@ -389,6 +395,7 @@ def _extract(text: str, published: Any, rs: RuleSet) -> list[Event]:
     for e in merged:
         e.pop("_other_date", None)
         e.pop("_country_place", None)
+        e.pop("_headline", None)
     return [Event.model_validate(e) for e in merged]
 
 

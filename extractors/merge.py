@@ -48,6 +48,8 @@ def _compatible(a: dict[str, Any], b: dict[str, Any]) -> bool:
             if k == "location" and a.get("location_country") and a.get("location_country") == b.get("location_country") \
                     and (a.get("_country_place") or b.get("_country_place")):
                 continue  # "in Ivory Coast" ... "the northern town of Bouake": the town is in that country
+            if k == "location" and (a.get("_headline") or b.get("_headline")) and _same_country(a, b):
+                continue  # headline "in north Gaza town" ... lead "the town of Beit Lahiya": one strike
             if k == "weapon_class" and (va in GENERIC_CLASSES or vb in GENERIC_CLASSES):
                 continue  # "a ballistic missile" ... "the missile": same weapon, said twice
             return False
@@ -58,6 +60,12 @@ def _compatible(a: dict[str, Any], b: dict[str, Any]) -> bool:
         if x.get("date") and not y.get("date") and all(x.get(k) is None for k in (*KEY_SLOTS, "actor_name")):
             return False  # "the September 11, 2001 attacks", known only by its date, is not the Taliban's shoot-down
     return not _dates_differ(a, b)
+
+
+def _same_country(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Both places in one country, or one of them a named place the gazetteer does not know."""
+    ca, cb = a.get("location_country"), b.get("location_country")
+    return (ca is not None or cb is not None) and (ca is None or cb is None or ca == cb)
 
 
 _PREC_LEN = {"day": 10, "month": 7, "season": 7, "year": 4}
@@ -79,6 +87,10 @@ def _merge_into(keep: dict[str, Any], other: dict[str, Any]) -> None:
     if keep.get("_country_place") and other.get("location") and not other.get("_country_place") \
             and keep.get("location_country") == other.get("location_country"):
         keep["location"], keep["_country_place"] = other["location"], False  # the more specific place
+    elif keep.get("_headline") and not other.get("_headline") and other.get("location") \
+            and _same_country(keep, other):
+        keep["location"] = other["location"]  # the lead names the place more precisely than its headline
+        keep["location_country"] = other.get("location_country") or keep.get("location_country")
     for k in FILL_SLOTS:
         if k in ("actor", "target") and keep.get(f"{k}_name"):
             continue  # a named non-state party stays as named

@@ -38,11 +38,12 @@ _LOCATIVE_PREFIX = re.compile(
     r"town|cent(?:er|re)|heart|north|south|east|west|province|region|parts?|areas?|streets)\s+of\s+(?:the\s+)?)$",
     re.I)
 # "the eastern Ukrainian town of Chasiv Yar": a place the gazetteer may not know
+# "the town of Khan al-Assal", "Deir ez-Zor", "Rio de Janeiro": a lower-case particle inside the name
 _NAMED_PLACE = re.compile(
     r"\b(?:[\w-]+\s+){0,3}?(?:village|town|city|settlement|district|province|region|port|airport|air\s+base|"
     r"base|enclave|stronghold|hub)\s+of\s+(?P<name>[A-Z][\w'-]+(?:\s+(?!(?:Monday|Tuesday|Wednesday|Thursday|Friday|"
     r"Saturday|Sunday|January|February|March|April|May|June|July|August|September|October|November|December|"
-    r"On|In|At|And|But|The)\b)[A-Z][\w'-]+)?)")
+    r"On|In|At|And|But|The)\b)(?:(?:al|el|ad|as|ash|ar|an|az|at|ez|es|ul)-|(?:de|del|da|do|bin|ibn)\s)?[A-Z][\w'-]+)?)")
 # "southern Israel", "north-western Syria": a part of a country, kept as written
 _COMPASS_BEFORE = re.compile(r"\b((?:north|south)?(?:-?(?:east|west))?(?:ern)|central|(?:north|south)-?(?:east|west)ern)\s+$",
                              re.I)
@@ -232,6 +233,11 @@ def _compass_region(state_units: list[Unit], s: str, trig_end: int, after_only: 
     return None
 
 
+_INSIDE_COUNT = re.compile(r"\b(?:including|among\s+(?:them|whom|those)|of\s+(?:whom|them))\s+"
+                           r"(?:at\s+least\s+|about\s+|some\s+|nearly\s+|around\s+)?\Z", re.I)
+_ABBREV = re.compile(r"(?:[A-Z]\.){1,3}")  # "U.S.", "U.N.", "N." inside a noun phrase
+
+
 def _noun_end(q: Quantity, hint: QuantityHint, noun_rx: re.Pattern[str] | None, s: str,
               trig_start: int, trig_end: int) -> int:
     """End of the counted noun that makes ``q`` fit ``hint``, or -1."""
@@ -245,8 +251,9 @@ def _noun_end(q: Quantity, hint: QuantityHint, noun_rx: re.Pattern[str] | None, 
     if noun_rx is not None:
         words = list(re.finditer(r"\S+", s[q.end:]))
         for k in range(min(hint.max_gap, len(words)) + 1):
-            if k > 0 and re.search(r"[.;:,)]$", words[k - 1].group(0)):
-                break
+            prev = words[k - 1].group(0) if k > 0 else ""
+            if prev and re.search(r"[.;:,)]$", prev) and not _ABBREV.fullmatch(prev):
+                break  # the count's phrase ended -- but "800 U.S. soldiers" goes on
             rest = s[q.end:][words[k].start():] if k < len(words) else ""
             nm = noun_rx.match(rest)
             if nm:
@@ -265,6 +272,10 @@ def pick_quantity(quants: list[Quantity], hints: list[QuantityHint], nouns: tupl
     usable = [q for q in quants if not re.match(
         r"\s+of\s+(?:the|its|their|our|his|her)\s+(?:worst|biggest|largest|deadliest|most|first|main|few|many|"
         r"best|\w+est)\b", s[q.end:])]
+    # "nine Palestinians, among them two journalists, were killed": a count inside another is no count
+    inner = [q for q in usable if _INSIDE_COUNT.search(s, 0, q.start)]
+    if inner and len(inner) < len(usable):
+        usable = [q for q in usable if q not in inner]
     passive = re.search(r"\b(?:were|was|been|be|are|is)\s+(?:\w+ly\s+)?$", s[:trig_start], re.I)
     for hint, noun_rx in zip(hints, nouns):
         best: tuple[int, Quantity, int] | None = None

@@ -100,3 +100,14 @@ def split_sentences(text: str, norm: str | None = None) -> list[Sentence]:
         if e > s:
             out.append(Sentence(s, e, text[s:e], norm[s:e], len(out)))
     return out
+
+
+_HEADLINE = re.compile(r"[^\n]{8,250}?(?<![.!?\"\u201d])\n(?=\s*\S)")
+
+
+def headline_end(text: str) -> int:
+    """End of a headline on the text's first line ("Israeli strike kills nine in north Gaza town"
+    above its lead), else 0.  A headline names the region where the lead names the town, so its
+    events merge with the lead's despite the different place (see merge._compatible)."""
+    m = _HEADLINE.match(text)
+    return m.end() - 1 if m else 0

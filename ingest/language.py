@@ -26,7 +26,7 @@ __all__ = ["MIN_DETECT_CHARS", "SURE", "detect_language", "pick_language", "prim
 
 SURE = 0.999  # normalised probability; on fundus pages 50+ chars at this level were never wrong
 MIN_DETECT_CHARS = 50
-_MAX_DETECT_CHARS = 5000  # the first 5000 characters decide; longer only costs time
+_MAX_DETECT_CHARS = 1500  # the first 1500 characters decide: the same answer on all fundus pages as 5000, at a third of the cost (~8% of cleaning at 5000)
 # Deprecated or macro-language codes, so a declaration and a detection can be compared.
 _ALIASES = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro",
             "eng": "en", "deu": "de", "ger": "de", "fra": "fr", "fre": "fr", "spa": "es",

@@ -22,7 +22,7 @@ from extractors.model import EVENT_TYPES, Document, Event
 ROOT = Path(__file__).resolve().parents[1]
 DEVSET = ROOT / "tests" / "devset"
 SHARED = ROOT / ".." / "shared"
-PARTS = ("plover", "pages", "weapons")
+PARTS = ("plover", "pages", "weapons", "headlines")
 # Fields a gold event may carry: the contract minus the extractor's own provenance.
 GOLD_FIELDS = set(Event.model_fields) - {"rule_id", "confidence", "rule_version"}
 LISTABLE = GOLD_FIELDS - {"type", "sentence", "char_start", "char_end"}
@@ -168,9 +168,21 @@ def test_seed_gold_passes_the_same_validation():
     assert record_problems(inputs, golds) == []
 
 
-def test_weapons_file_matches_its_build_script(monkeypatch):
-    """build_weapons.py needs no ../shared: its passages live in weapons_labels.yaml."""
-    script = "build_weapons.py"
+def test_headlines_part_holds_wire_items_and_look_alikes():
+    """Headline + one lead sentence; every item names its source (a report or a shared page)."""
+    inputs = read_jsonl(DEVSET / "headlines.in.jsonl")
+    golds = read_jsonl(DEVSET / "headlines.gold.jsonl")
+    assert len(inputs) >= 40 and sum(len(g["events"]) for g in golds) >= 40
+    assert sum(1 for g in golds if not g["events"]) >= 12  # look-alikes that must yield nothing
+    for rec, gold in zip(inputs, golds):
+        assert rec["title"] == rec["text"].split("\n", 1)[0] and rec["text"].count("\n") == 1
+        src = gold["source"]
+        assert src.get("url", "").startswith("http") or src.get("page") or src.get("constructed")
+
+
+@pytest.mark.parametrize("script", ["build_weapons.py", "build_headlines.py"])
+def test_self_contained_files_match_their_build_scripts(script: str, monkeypatch):
+    """These build scripts need no ../shared: their passages live in their *_labels.yaml."""
     spec = importlib.util.spec_from_file_location(script[:-3], DEVSET / script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -45,7 +45,7 @@ def test_a_rule_is_skipped_only_when_none_of_its_keywords_occurs():
 
 def _devset_texts() -> list[tuple[str, str | None]]:
     docs = []
-    for part in ("plover", "pages", "weapons"):
+    for part in ("plover", "pages", "weapons", "headlines"):
         path = ROOT / "tests" / "devset" / f"{part}.in.jsonl"
         docs += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [(d["text"], d.get("published")) for d in docs]

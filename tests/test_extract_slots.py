@@ -191,3 +191,48 @@ def test_a_trailing_source_without_its_comma_still_attributes():
 def test_a_hedged_presence_is_reported():
     e = _one("Some 200 U.S. military personnel are believed to remain at the al-Tanf base.", "military_deployment")
     assert (e["status"], e["quantity"]) == ("reported", 200)
+
+
+# ------------------------------------------------------------ wire items: headline + lead
+def test_a_headline_and_its_lead_are_one_happening_despite_different_places():
+    """The headline names the region ("north Gaza town"), the lead the town: one strike, one toll."""
+    text = ("Israeli strike kills eight in north Gaza town, medics say\n"
+            "At least eight Palestinians were killed on Friday in an Israeli air strike on the town of "
+            "Khan Younis, health officials said.")
+    events = extract(text, dt.date(2025, 1, 10), RS)
+    assert sorted(e.type for e in events) == ["attack", "casualties"]
+    assert {e.location for e in events} == {"Khan Younis"}  # the lead's more specific place wins
+
+
+def test_two_sentences_of_one_article_keep_their_different_places_apart():
+    """Without a headline the relaxation does not apply: two strikes in two towns stay two."""
+    text = ("An Israeli air strike hit Gaza City on Friday. Another Israeli air strike hit the town of "
+            "Khan Younis on Friday.")
+    assert len([e for e in extract(text, dt.date(2025, 1, 10), RS) if e.type == "attack"]) == 2
+
+
+def test_a_count_inside_another_count_is_not_the_events_count():
+    e = _one("At least nine Palestinians, among them two journalists, were killed in an Israeli air strike.",
+             "casualties")
+    assert e["quantity"] == 9
+
+
+def test_an_abbreviated_nationality_does_not_cut_the_counted_noun_off():
+    e = _one("About 800 U.S. soldiers were already heading to the border with Mexico, officials said.",
+             "military_deployment")
+    assert (e["actor"], e["quantity"], e["unit"]) == ("USA", 800, "troops")
+
+
+def test_a_state_name_before_rebels_is_not_the_doer():
+    e = _one("Syria rebels seize government town in Aleppo province", "territorial_control")
+    assert (e["actor"], e["actor_name"]) == (None, "Syria rebels")
+
+
+def test_a_headline_source_without_its_article_still_attributes():
+    e = _one("Russian drone strike on Odesa kills two, governor says", "attack")
+    assert (e["status"], e["attributed_to"]) == ("reported", "governor")
+
+
+def test_a_headline_passive_without_its_auxiliary_keeps_the_doer():
+    e = _one("Kyiv hit by massive Russian drone attack", "attack")
+    assert (e["actor"], e["target"], e["location"]) == ("RUS", "UKR", "Kyiv")
