@@ -37,6 +37,19 @@ def _deployment(server: LivePrefect, name: str) -> dict:
     return r.json()
 
 
+def _pause_and_clear(server: LivePrefect, deployment_id: str) -> None:
+    """Pause a deployment's schedule and delete the runs it has already scheduled."""
+    httpx.patch(f"{server.api_url}/deployments/{deployment_id}", json={"paused": True},
+                timeout=10).raise_for_status()
+    runs = httpx.post(f"{server.api_url}/flow_runs/filter", timeout=10, json={
+        "deployments": {"id": {"any_": [deployment_id]}}}).json()
+    for run in runs:
+        httpx.delete(f"{server.api_url}/flow_runs/{run['id']}", timeout=10).raise_for_status()
+    left = httpx.post(f"{server.api_url}/flow_runs/filter", timeout=10, json={
+        "deployments": {"id": {"any_": [deployment_id]}}}).json()
+    assert left == [], f"scheduled pipeline runs left: {[r['id'] for r in left]}"
+
+
 def test_prefect_deploy_all_to_a_process_pool_then_a_worker_runs_it(
     live_prefect: LivePrefect, http_server: LocalHTTPServer, tmp_path: Path
 ) -> None:
@@ -60,6 +73,11 @@ def test_prefect_deploy_all_to_a_process_pool_then_a_worker_runs_it(
         assert {"format": "date", "type": "string"} in form["since"]["anyOf"]  # a date picker
         types = deployments["muster-reextract"]["parameter_openapi_schema"]["properties"]["types"]
         assert "military_deployment" in str(types)  # a pick-list of the event types
+
+        # The pipeline's schedule (every 30 min, clock-aligned) would hand the run-once worker
+        # a scheduled pipeline run whenever the test crosses :00 or :30; pause it and drop
+        # the runs it already scheduled, so the worker gets exactly the run created below.
+        _pause_and_clear(live_prefect, deployments["muster-pipeline"]["id"])
 
         # a process worker picks up a run of a prefect.yaml deployment and runs it
         http_server.add("/news/seed-article.html", Route(body=SEED_HTML.read_bytes()))
