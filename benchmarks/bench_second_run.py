@@ -45,22 +45,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import page_server  # noqa: E402  (sibling script)
+
 TARGET_SHARE = 0.95
 TARGET_TIME = 0.10
 
 
 def start_server(n: int) -> tuple[subprocess.Popen, str]:
     """The page server in its own process (its Python must not share our GIL); feed URL."""
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "benchmarks" / "page_server.py"), "--n", str(n)],
-        stdout=subprocess.PIPE, text=True,
-    )
-    assert proc.stdout is not None
-    feed = proc.stdout.readline().strip()
-    if not feed.startswith("http"):
-        proc.kill()
-        raise SystemExit("page server did not start")
-    return proc, feed
+    return page_server.spawn(n)
 
 
 def bench_env(refetch: bool) -> dict[str, str]:

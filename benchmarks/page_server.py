@@ -23,6 +23,7 @@ import argparse
 import gzip
 import hashlib
 import re
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -168,6 +169,18 @@ def make_server(n: int, host: str = "127.0.0.1", port: int = 0) -> tuple[_Server
     empty = feed_xml(base, 0)
     httpd.stats = stats  # type: ignore[attr-defined]
     return httpd, base
+
+
+def spawn(n: int) -> tuple[subprocess.Popen, str]:
+    """This server in its own process (its Python must not share the measured GIL); feed URL."""
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--n", str(n)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    feed = proc.stdout.readline().strip()
+    if not feed.startswith("http"):
+        proc.kill()
+        raise SystemExit("page server did not start")
+    return proc, feed
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -125,16 +125,7 @@ def measure_load(texts: list[str], ruleset_events: list, batch_size: int, tmp: P
 
 # -- orchestration ---------------------------------------------------------------------------
 def start_server(n: int) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "benchmarks" / "page_server.py"), "--n", str(n)],
-        stdout=subprocess.PIPE, text=True,
-    )
-    assert proc.stdout is not None
-    feed = proc.stdout.readline().strip()
-    if not feed.startswith("http"):
-        proc.kill()
-        raise SystemExit("page server did not start")
-    return proc, feed
+    return page_server.spawn(n)
 
 
 def stage_seconds(log: Path) -> dict[str, float]:
