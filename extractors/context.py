@@ -142,6 +142,29 @@ def governing(attrs: list[Attribution], trig_start: int, trig_end: int, s: str) 
     return best
 
 
+def claimant(attrs: list[Attribution], at: Attribution | None, trig_start: int) -> Attribution | None:
+    """The leading source that makes the claim ("Russia claims ..."), even when a denial governs.
+
+    In "Russia claims capture of X, Kyiv denies" the denial covers the trigger, but the doer
+    is the claimer; the denier only disputes it.
+    """
+    if at is None:
+        return None
+    if not at.denial:
+        return at if at.mode == "lead" else None
+    leads = [a for a in attrs if a.mode == "lead" and not a.denial and a.verb_end <= trig_start]
+    return leads[-1] if leads else None
+
+
+_DISPUTE_END = re.compile(r"\s*(?:it|this|that|the\s+(?:claims?|reports?)|(?:the\s+)?(?:any\s+)?such\s+claims?)?\s*(?:[.;]|$)",
+                          re.I)
+
+
+def disputed(attrs: list[Attribution], trig_end: int, s: str) -> bool:
+    """A denial after the trigger that disputes it: "..., but Ukraine denied it", "...; Kyiv denies"."""
+    return any(a.denial and a.verb_start >= trig_end and _DISPUTE_END.match(s, a.verb_end) for a in attrs)
+
+
 def _words_before(s: str, pos: int, n: int) -> str:
     """The last ``n`` words before ``pos``, not crossing a clause break."""
     seg = s[:pos]

@@ -199,3 +199,17 @@ def dateline_date(text: str, pub: dt.date | None) -> dt.date | None:
     if d and d > pub + dt.timedelta(days=2):
         d = _safe_date(pub.year - 1, mon, day)
     return d
+
+
+def as_date(published: object) -> dt.date | None:
+    """A publication date from a date, a datetime or an ISO string; None when it is none of them."""
+    if published is None:
+        return None
+    if isinstance(published, dt.datetime):
+        return published.date()
+    if isinstance(published, dt.date):
+        return published
+    try:
+        return dt.date.fromisoformat(str(published)[:10])
+    except ValueError:
+        return None

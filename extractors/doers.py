@@ -45,8 +45,18 @@ def actor_units(rule: CompiledRule, an: Any, ts: int, te: int, qnoun: tuple[int,
                   and re.search(r"\b(?:blamed|pinned)\s+on\s+(?:the\s+)?$", s[max(0, u.start - 20):u.start], re.I)]
         if blamed:
             return blamed[:1]
+    if side == "before" and rule.type == "military_deployment" and re.fullmatch(r"(?i)deployments?|dispatch", s[ts:te]):
+        owner = [u for u in cands if te < u.start <= te + 40 and u.head.kind in ("demonym", "state") and u.head.code
+                 and _OF_COUNT.fullmatch(s, te, u.start) and _FORCE_NOUN.match(s, u.start + len(u.head.canonical))]
+        if owner:  # "welcomed the deployment of 2,000 US troops": whose troops they are, not who welcomed them
+            return owner[:1]
     agent = [u for u in cands if te <= u.start <= te + 12 and u.head.kind != "pronoun"
-             and re.fullmatch(r"\s+by\s+(?:the\s+)?", s[te:u.start], re.I)]
+             and re.fullmatch(r"\s+by\s+(?:the\s+)?", s[te:u.start], re.I)] or [
+        u for u in cands if te <= u.start <= te + 60 and u.head.kind != "pronoun"  # "the capture of X by Y"
+        and re.match(r"(?:capture|seizure|takeover|test(?:-firing|-launch)?|launch|deployment|shelling|bombing|"
+                     r"bombardment|invasion|occupation|annexation|recapture|liberation|killing|attack|unveiling|"
+                     r"delivery|sale|transfer)s?(?:\s+of)?$", s[ts:te], re.I)
+        and _OF_BY.fullmatch(s, te, u.start)][:1]
     if side == "before" and agent and not re.match(r"\w+ed\b", s[ts:te]):
         return agent[:1]  # a noun and its agent: "the sixth nuclear test by North Korea"
     passive = (re.search(r"\b(?:was|were|been|being|be|is|are)\s+(?:\w+ly\s+)?$", s[:ts], re.I)
@@ -86,6 +96,12 @@ def actor_units(rule: CompiledRule, an: Any, ts: int, te: int, qnoun: tuple[int,
 NON_STATE = re.compile(r"\b(?:rebels?|militants?|insurgents?|guerr?ill?as|gunmen|separatists?|jihadists?|militia(?:men)?|"
                         r"fighters|opposition|protesters|demonstrators|activists|extremists|terrorists|"
                         r"assailants|attackers|bombers?)$", re.I)
+_OF_COUNT = re.compile(r"(?i)\s+of\s+(?:(?:some|about|around|nearly|roughly|up\s+to|more\s+than|at\s+least|an?|"
+                       r"additional|more|extra|new|further|[\d,]+|\w+(?:ty|teen|dred|sand))\s+){0,4}")
+_FORCE_NOUN = re.compile(r"(?i)\s*(?:[\w-]+\s+)?(?:troops|soldiers|forces|marines|warships?|jets|fighter\s+jets|personnel|"
+                         r"peacekeepers|paratroopers|bombers|aircraft)\b")
+# a noun, its object and its agent: "the capture of Avdiivka by", "the test-firing of a new missile by the"
+_OF_BY = re.compile(r"(?i)\s+(?:of\s+)?(?:the\s+|an?\s+)?[\w.'-]+(?:\s+[\w.'-]+){0,4}?\s+by\s+(?:the\s+)?")
 # "Libyan leader Muammar Gaddafi and Bulgarian ...": a title and a name may stand between the parties
 PARTY_GAP = re.compile(r"(?:\s+(?:leader|President|Prime\s+Minister|Premier|King|Emir|Chancellor|Foreign\s+Minister|"
                         r"Defen[cs]e\s+Minister|officials|[A-Z][\w.'-]+)){0,4}\s*(?:,\s*and|and|,)\s*(?:the\s+)?")

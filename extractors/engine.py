@@ -14,9 +14,9 @@ from functools import cached_property
 from typing import Any
 
 from extractors.compiler import CompiledRule, RuleSet
-from extractors.context import find_attributions, governing, in_relative_clause, is_planned, veto
+from extractors.context import claimant, disputed, find_attributions, governing, in_relative_clause, is_planned, veto
 from extractors.datepick import modifies_other_noun, pick_date
-from extractors.dates import DateExpr, dateline_date, find_dates
+from extractors.dates import DateExpr, as_date, dateline_date, find_dates
 from extractors.discourse import Discourse, elaborate
 from extractors.doers import NON_STATE, PARTY_GAP, STATE_GROUP, actor_units, victim_state
 from extractors.mentions import Mention, find_actors, find_places, find_weapons
@@ -34,11 +34,9 @@ from extractors.slots import (
     pick_weapon,
     resolve_pronoun,
 )
-from extractors.text import Sentence, headline_end, normalize, split_sentences
+from extractors.text import Sentence, headline_end, normalize, proper_name_trigger, split_sentences
 
 MAX_TEXT = 2_000_000
-_MONTH = re.compile(r"Jan(?:uary)?|Feb(?:ruary)?|March|Apr(?:il)?|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|"
-                    r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?")
 MAX_HITS_PER_SENTENCE = 24
 
 
@@ -51,6 +49,20 @@ class Analysis:
 
     def __init__(self, sent: Sentence, rs: RuleSet, pub: dt.date | None) -> None:
         self.sent, self._rs, self._pub = sent, rs, pub
+        self.later: list[Sentence] = []  # the next few sentences, where a running quote may close
+
+    @cached_property
+    def quote_speaker(self) -> tuple[str | None, str] | None:
+        """'"We condemn .... We call on ...," X said': the speaker of a quote that runs past this sentence."""
+        if not self.sent.norm.lstrip().startswith('"') or self.sent.norm.count('"') % 2 == 0:
+            return None
+        nxt = next((x for x in self.later if '"' in x.norm), None)
+        an = Analysis(nxt, self._rs, self._pub) if nxt is not None else None
+        at = an and next((a for a in an.attrs if a.mode == "trail" and a.src_start > nxt.norm.find('"')), None)
+        if not at:
+            return None
+        units = [u for u in an.units if at.src_start <= u.start < at.src_end and (u.head.code or u.head.kind in ("org", "intl"))]
+        return (units[-1].head.code, nxt.text[at.src_start:at.src_end]) if units else (None, nxt.text[at.src_start:at.src_end])
 
     @cached_property
     def attrs(self) -> list:
@@ -85,19 +97,6 @@ class Analysis:
         return [m.end() for m in self._rs.cues.speech.finditer(self.sent.norm)]
 
 
-def _as_date(published: Any) -> dt.date | None:
-    if published is None:
-        return None
-    if isinstance(published, dt.datetime):
-        return published.date()
-    if isinstance(published, dt.date):
-        return published
-    try:
-        return dt.date.fromisoformat(str(published)[:10])
-    except ValueError:
-        return None
-
-
 def _analyse(sent: Sentence, rs: RuleSet, pub: dt.date | None) -> Analysis:
     return Analysis(sent, rs, pub)
 
@@ -107,17 +106,6 @@ def _near(patterns: tuple, s: str, start: int, end: int, window: int | None) -> 
         return any(p.search(s) for p in patterns)
     lo, hi = max(0, start - window), min(len(s), end + window)
     return any(p.search(s, lo, hi) for p in patterns)
-
-
-def _proper_name_trigger(s: str, ts: int) -> bool:
-    """A capitalised trigger mid-sentence ("Red Dead Redemption", "Attack on Titan") is a name."""
-    first = re.match(r"[A-Za-z]+", s[ts:])
-    if ts == 0 or not first or not first.group(0).istitle() or re.search(r"[.:\"'\u2014(-]\s*$", s[:ts]) \
-            or _MONTH.fullmatch(first.group(0)):  # "the Oct. 7 attacks": a date, not a title
-        return False
-    words = re.findall(r"[A-Za-z][\w'-]*", s)
-    caps = sum(w[0].isupper() for w in words)
-    return caps < 0.6 * max(1, len(words))
 
 
 _BACKGROUND = re.compile(r"\b(?:(?:\w+\s+)?(?:days?|weeks?|months?|years?)\s+after|after|following|in\s+the\s+wake\s+of|"
@@ -156,7 +144,9 @@ def _status(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: RuleSet,
                                            r"(?:have\s+(?:been\s+)?)?$", s[max(0, ts - 40):ts])
                                  or re.search(r"\b(?:believed|thought|alleged|rumou?red)\s+to\b", s[ts:te])):
         status = "reported"  # "200 personnel are believed to remain": hedged, someone unnamed says so
-    if status != "denied" and is_planned(s, ts, rs.cues):
+    if status in ("asserted", "reported") and disputed(an.attrs, te, s):
+        status = "claimed"  # "Russia said it took Robotyne, but Ukraine denied it": one side's disputed claim
+    if status not in ("denied", "claimed") and is_planned(s, ts, rs.cues):
         status = "planned"
     elif status != "denied" and (fut := _FUTURE_SUBORD.search(s[max(0, ts - 160):ts])) is not None \
             and not re.match(r"\w+(?:ed|ew|ent|ook|ought)\b", s[ts:te]):
@@ -188,12 +178,12 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
             resolved.append((u.head.code, sent.text[u.head.start:u.head.end] if u.head.kind == "person"
                              else sent.text[u.start:u.end] if u.head.kind != "demonym"
                              else sent.text[u.head.start:u.head.end], u))
-    if at is not None and not resolved and not at.denial and at.mode == "lead" and sl.actor != "victim" \
-            and sl.actor_within is None \
-            and (re.match(r"(?i)announc|confirm|report|unveil|disclos|reveal|claim", s[at.verb_start:at.verb_end])
+    lead = claimant(an.attrs, at, ts)  # "Russia claims capture of X, Kyiv denies": the claimer, not the denier
+    if lead is not None and not resolved and sl.actor != "victim" and sl.actor_within is None \
+            and (re.match(r"(?i)announc|confirm|report|unveil|disclos|reveal|claim", s[lead.verb_start:lead.verb_end])
                  or re.match(r"\s+(?:that\s+)?(?:it|they|its|their|the\s+(?:country|North|South)(?:'s)?)\s",
-                             s[at.verb_end:ts])):  # "NATO says it will deploy"; "state media say the country's navy"
-        inside = [u for u in an.units if at.src_start <= u.start < at.src_end
+                             s[lead.verb_end:ts])):  # "NATO says it will deploy"; "state media say the country's navy"
+        inside = [u for u in an.units if lead.src_start <= u.start < lead.src_end
                   and (u.head.kind in ("state", "capital", "org", "person") and u.head.code
                        or u.head.kind in ("group", "intl"))]
         if inside:
@@ -205,6 +195,9 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
                   and (u.head.code or u.head.kind in ("group", "intl"))]
         if inside:
             resolved.append((inside[-1].head.code, sent.text[inside[-1].start:inside[-1].end], None))
+    if not resolved and rule.type == "condemnation" and an.quote_speaker is not None \
+            and re.fullmatch(r"\s*\"\s*(?:we|i)\s+(?:\w+ly\s+|also\s+)?", s[:ts], re.I):
+        resolved.append((*an.quote_speaker, None))  # the quote closes a sentence or two later: '," X said'
     if rule.type == "condemnation" and re.match(r"\w+ing\b", s[ts:te]) and re.search(r",\s*$", s[:ts]):
         subj = [u for u in an.units if u.start < ts and (u.head.code or u.head.kind in ("group", "intl"))]
         if subj:  # "Hoxha, Albania's foreign minister, reported that ..., denouncing it": the speaker condemns
@@ -244,7 +237,7 @@ def _events_for_trigger(rule: CompiledRule, an: Analysis, ts: int, te: int, rs: 
         tu = None
         if target is None and sl.target != "none":
             mode = sl.target
-            if unit is not None and unit.start >= te and sl.actor == "before":
+            if unit is not None and unit.start >= te and sl.actor == "before" and not re.match(r"\s+of\b", s[te:]):
                 mode = "before"  # passive "X was condemned by Y": the target stands before
             if mode == "before":
                 cands = [u for u in outside(an.units, an.speaker_spans) if u.end <= ts and u is not unit]
@@ -345,7 +338,7 @@ def _extract(text: str, published: Any, rs: RuleSet) -> list[Event]:
     if not text or not text.strip():
         return []
     text = text[:MAX_TEXT]
-    pub = _as_date(published)
+    pub = as_date(published)
     norm = normalize(text)
     pub = dateline_date(norm, pub) or pub
     raw: list[dict[str, Any]] = []
@@ -369,9 +362,10 @@ def _extract(text: str, published: Any, rs: RuleSet) -> list[Event]:
                     bucket.append((rule, m.start() - starts[i], m.end() - starts[i]))
     for i, sent in enumerate(sentences):
         an = _analyse(sent, rs, pub)
+        an.later = sentences[i + 1:i + 4]
         s = sent.norm
         for rule, ts, te in hits.get(i, ()):
-            if _proper_name_trigger(s, ts):
+            if proper_name_trigger(s, ts):
                 continue
             if rule.requires and not _near(rule.requires, s, ts, te, rule.requires_window):
                 continue

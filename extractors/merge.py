@@ -159,8 +159,13 @@ def inherit_from_attack(raw: list[dict[str, Any]]) -> None:
                 e["date"], e["date_precision"] = last["date"], last["date_precision"]
 
 
-_CONDEMNED_ATTACK = re.compile(r"(?i)\b(?:denounc|condemn|critici[sz]|deplor|decr[iy])\w*\s+(?:it|them|the\s+(?:\w+\s+)?"
+_CONDEMNED_ATTACK = re.compile(r"(?i)\b(?:denounc|condemn|critici[sz]|deplor|decr[iy])\w*"
+                               r"(?:\s*,?\s*in\s+the\s+strongest\s+(?:possible\s+)?terms\s*,?)?\s+(?:it|them|the\s+(?:\w+\s+)?"
                                r"(?:attacks?|strikes?|assault|bombing|shelling|raids?|invasion))\b")
+
+
+_ANAPHORIC_ACTION = re.compile(r"(?i)\b(?:the|this|that|its|any|such\s+a)\s+(?:[\w-]+\s+)?(?:decision|move|step|policy|"
+                                r"announcement|shift|measure)\b")
 
 
 def target_condemned_attack(raw: list[dict[str, Any]]) -> None:
@@ -172,4 +177,13 @@ def target_condemned_attack(raw: list[dict[str, Any]]) -> None:
         elif e["type"] == "condemnation" and e["target"] is None and e.get("target_name") is None \
                 and last is not None and last["actor"] != e.get("actor") and _CONDEMNED_ATTACK.search(e["sentence"]):
             e["target"], e["target_name"] = last["actor"], last.get("actor_name")
+    prev: dict[str, Any] | None = None
+    for e in raw:  # "... stressed the decision would not change ...": the decision condemned a sentence earlier
+        if e["type"] != "condemnation":
+            continue
+        if e["target"] is None and e.get("target_name") is None and prev is not None \
+                and prev["target"] != e.get("actor") and _ANAPHORIC_ACTION.search(e["sentence"]):
+            e["target"], e["target_name"] = prev["target"], prev.get("target_name")
+        elif e["target"] is not None:
+            prev = e
 

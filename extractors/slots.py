@@ -114,6 +114,9 @@ def coordinated(units: list[Unit], idx: int, s: str) -> list[Unit]:
     return group
 
 
+_CLAUSE_TURN = re.compile(r"[;]|,\s+(?:while|whereas|but|although|though)\b", re.I)
+
+
 def pick_target(units: list[Unit], trig_end: int, s: str, mode: str, actor_code: str | None,
                 limit: int) -> Unit | None:
     """First suitable actor unit after the trigger."""
@@ -136,7 +139,8 @@ def pick_target(units: list[Unit], trig_end: int, s: str, mode: str, actor_code:
                                                       s[:u.start], re.I)):
                 return u
         return None
-    if mode == "object":
+    if mode == "object":  # "..., while the Arab League condemned": another clause's subject is no object
+        after = [u for u in after if not _CLAUSE_TURN.search(s, trig_end, u.start)]
         after = [u for u in after if not re.search(
             r"\b(?:on|against|in|at|to|into|from|by|of|near|over)\s+(?:the\s+)?$", s[:u.start], re.I)
             or re.search(r"\b(?:by|of)\s+(?:the\s+)?$", s[:u.start], re.I)

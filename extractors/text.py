@@ -111,3 +111,18 @@ def headline_end(text: str) -> int:
     events merge with the lead's despite the different place (see merge._compatible)."""
     m = _HEADLINE.match(text)
     return m.end() - 1 if m else 0
+
+
+_MONTH = re.compile(r"Jan(?:uary)?|Feb(?:ruary)?|March|Apr(?:il)?|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|"
+                    r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?")
+
+
+def proper_name_trigger(s: str, ts: int) -> bool:
+    """A capitalised trigger mid-sentence ("Red Dead Redemption", "Attack on Titan") is a name."""
+    first = re.match(r"[A-Za-z]+", s[ts:])
+    if ts == 0 or not first or not first.group(0).istitle() or re.search(r"[.:\"'\u2014(-]\s*$", s[:ts]) \
+            or _MONTH.fullmatch(first.group(0)):  # "the Oct. 7 attacks": a date, not a title
+        return False
+    words = re.findall(r"[A-Za-z][\w'-]*", s)
+    caps = sum(w[0].isupper() for w in words)
+    return caps < 0.6 * max(1, len(words))
