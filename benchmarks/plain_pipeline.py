@@ -1,7 +1,7 @@
 """Run D: the pipeline's plain steps (flows/pipeline.py) without Prefect.
 
 Mirrors ``flows.prefect_flows.pipeline`` step for step (start_run, poll, record_polls,
-plan_items, process_batch per batch, save_feed_states, finish_run, publish_snapshot_if_changed), so
+plan_items, process_batches (load_batch per batch, one fetched ahead), save_feed_states, finish_run, publish_snapshot_if_changed), so
 that B / D isolates what Prefect (ephemeral server, task runs, artifacts, the writer
 slot) adds.  Run as its own process, like ``muster run``, so both pay interpreter
 start-up and imports.
@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from warehouse.store import Warehouse  # noqa: E402
 
 from flows import pipeline as steps  # noqa: E402
+from flows.overlap import process_batches  # noqa: E402
 from flows.rules_cache import cached_ruleset  # noqa: E402
 from flows.settings import load_settings  # noqa: E402
 
@@ -49,8 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         items = steps.plan_items(settings, polls, settings.max_articles_per_feed, report)
         batches = steps.batches(items, settings.batch_size)
         ruleset = cached_ruleset(settings.configs_dir) if batches else None  # as the flow
-        for batch in batches if ruleset is not None else []:
-            report.merge(steps.process_batch(settings, batch, ruleset, run_id, False))
+        if ruleset is not None:  # as the flow: one batch fetched ahead of each load
+            process_batches(settings, batches, ruleset, lambda batch, fetched: report.merge(
+                steps.load_batch(settings, batch, fetched, ruleset.version, run_id, False)))
         steps.save_feed_states(settings, feeds, polls, report)
         status = "completed"
     finally:

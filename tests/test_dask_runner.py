@@ -94,4 +94,4 @@ def test_dask_cluster_loads_the_same_database_as_the_default_runner(
     batches = -(-len(paths) // BATCH)
     assert _task_run_names(on_dask.run_id).count("fetch-batch") == batches
     assert "process-batch" not in _task_run_names(on_dask.run_id)
-    assert _task_run_names(default.run_id).count("process-batch") == batches
+    assert _task_run_names(default.run_id).count("load-batch") == batches

@@ -3,7 +3,8 @@
 The killed process runs the real CLI with one test hook (``tests/reliability_kill_hook.py``):
 the second batch's events are inserted inside the open transaction, then the process
 announces itself and is SIGKILLed by the test. Batch 1 is committed, batch 2 is half
-written, batches 3 and 4 were never fetched, and the feed was polled (with an ETag).
+written, batch 3 may have been fetched one ahead of the load (flows/overlap.py) but not
+stored, batch 4 was never fetched, and the feed was polled (with an ETag).
 
 Proof: the file opens afterwards with exactly the committed batch, and after a plain
 re-run of the pipeline the database equals (every row of every data table, ids included)
@@ -133,7 +134,12 @@ def test_kill_9_mid_load_then_rerun_equals_uninterrupted_run(
     # The file opens; exactly batch 1 is there; the killed run is visible as unfinished.
     assert query(db, "SELECT url FROM articles ORDER BY url") == [(u,) for u in sorted(urls[:BATCH])]
     assert query(db, "SELECT status, finished_at FROM runs") == [("running", None)]
-    assert [killed.hits(u) for u in urls] == [1] * (2 * BATCH) + [0] * (len(urls) - 2 * BATCH)
+    # Batches 1 and 2 were fetched; batch 3 may have been, one ahead of the load
+    # (flows/overlap.py); nothing beyond it.
+    at_kill = [killed.hits(u) for u in urls]
+    ahead = at_kill[2 * BATCH: 3 * BATCH]
+    assert at_kill[: 2 * BATCH] == [1] * (2 * BATCH) and set(ahead) <= {0, 1}
+    assert at_kill[3 * BATCH:] == [0] * (len(urls) - 3 * BATCH)
 
     # The re-run and, for comparison, an uninterrupted run (in-process flows, same settings).
     for key, value in _env(killed.configs).items():
@@ -146,7 +152,8 @@ def test_kill_9_mid_load_then_rerun_equals_uninterrupted_run(
     assert len(expected["articles"]) == len(urls) and expected["events"]
     assert db_state(db) == expected
     # Batch 1 was not fetched again; the uncommitted batch 2 was.
-    assert [killed.hits(u) for u in urls] == [2] * BATCH + [3] * BATCH + [2] * (len(urls) - 2 * BATCH)
+    assert [killed.hits(u) for u in urls] == (
+        [2] * BATCH + [3] * BATCH + [2 + n for n in ahead] + [2] * (len(urls) - 3 * BATCH))
     statuses = sorted(r[0] for r in query(db, "SELECT status FROM runs"))
     assert statuses == ["completed", "running"]
 
