@@ -77,3 +77,29 @@ def test_fast_ids_equal_the_reference_recipe() -> None:
         block = (event.type, text, "", text.lower())
         reference = json.dumps(["cluster", *block, "e1"], separators=(",", ":"))
         assert cluster_id(block, "e1") == hashlib.sha256(reference.encode()).hexdigest()[:16]
+
+
+def test_arrow_event_table_equals_the_row_path() -> None:
+    """The bulk load's Arrow columns (`event_table`) hold the same values as `event_columns`
+    (used row-wise by re-extraction): ids, kept-once duplicates, NULLed non-ISO dates."""
+    from datetime import date, datetime
+
+    from warehouse.arrow_rows import EVENT_COLUMNS, event_table, table_from_columns
+    from warehouse.records import LoadCounts
+    from warehouse.rows import event_columns
+
+    base = Event.model_validate(EVENT)
+    events = [base, base.model_copy(update={"sentence": "dup"}),  # same id: kept once
+              base.model_copy(update={"char_start": 5, "date": "2025-04",
+                                      "date_precision": "month"}),
+              base.model_copy(update={"char_start": 6, "date": "spring 2025"}),  # not ISO
+              base.model_copy(update={"char_start": 7, "actor": None, "quantity": None})]
+    stamp = datetime(2025, 5, 1, 12, 30)
+    items = [(article_id(URL), "u1", events, "v1", stamp), (article_id(URL + "2"), "u2", events[:2],
+                                                            "v2", stamp)]
+    a_counts, l_counts = LoadCounts(), LoadCounts()
+    arrow = event_table(items, a_counts)
+    lists = table_from_columns(EVENT_COLUMNS, event_columns(items, l_counts))
+    assert arrow.num_rows == 5 and arrow.equals(lists)
+    assert a_counts == l_counts and a_counts.events_duplicate == 2 and len(a_counts.warnings) == 1
+    assert arrow.column("date").to_pylist()[1:3] == [date(2025, 4, 1), None]

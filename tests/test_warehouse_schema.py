@@ -58,7 +58,7 @@ def test_fresh_file_has_every_table_and_view(tmp_path: Path) -> None:
     path = tmp_path / "new.duckdb"
     with Warehouse(path):
         pass
-    con = duckdb.connect(str(path), read_only=True)
+    con = duckdb.connect(str(path))
     try:
         assert current_version(con) == LATEST_VERSION
         assert set(describe_columns(con)) == TABLES | VIEWS
@@ -143,3 +143,41 @@ def test_every_event_field_is_a_column_of_matching_type() -> None:
             py = str
         expected = _PY_TO_DUCK.get(py, "VARCHAR")
         assert columns[name] in (expected if isinstance(expected, set) else {expected}), name
+
+
+def test_v4_articles_are_kept_when_text_moves_to_zstd(tmp_path: Path) -> None:
+    """Migration 5 rebuilds `articles` (ZSTD text): rows, key and views survive the upgrade."""
+    from datetime import datetime
+
+    from warehouse import ArticleRecord
+
+    assert LATEST_VERSION >= 5
+    path = tmp_path / "v4.duckdb"
+    text = "Pyongyang sent troops. " * 200
+    con = duckdb.connect(str(path))
+    migrate(con, target=4)
+    con.execute("INSERT INTO articles VALUES ('a1', 'https://x.example/1', 'https://x.example/1', "
+                "'f', 't', NULL, DATE '2025-01-02', TIMESTAMP '2025-01-02 03:04:05', 'en', ?, "
+                "'h', 'v1', TIMESTAMP '2025-01-02 03:04:05')", [text])
+    con.close()
+    with Warehouse(path) as wh:
+        counts = wh.load_articles([ArticleRecord(url="https://x.example/2", text=text,
+                                                 extractor_version="v1",
+                                                 fetched_at=datetime(2025, 1, 3))])
+    assert counts.articles_new == 1
+    _, rows = run_readonly(path, "SELECT article_id, text = ? FROM articles ORDER BY url", [text])
+    assert rows[0] == ("a1", True) and rows[1][1] is True
+    con = duckdb.connect(str(path))
+    try:
+        assert current_version(con) == LATEST_VERSION
+        compression = {r[0] for r in con.execute(
+            "SELECT compression FROM pragma_storage_info('articles') WHERE column_name = 'text' "
+            "AND segment_type = 'VARCHAR'").fetchall()}
+        assert compression == {"ZSTD"}
+        assert con.execute("SELECT count(*) FROM events_with_articles").fetchone() == (0,)
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute("BEGIN")
+            con.execute("INSERT INTO articles SELECT * FROM articles")  # primary key kept
+    finally:
+        con.execute("ROLLBACK")
+        con.close()

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from extractors.model import Event
 from warehouse.records import ArticleRecord, LoadCounts, to_utc_naive, utcnow
-from warehouse.rows import EVENT_FIELD_TYPES, event_columns
+from warehouse.rows import EVENT_FIELD_TYPES, scan_events
 
 ARTICLE_COLUMNS: dict[str, str] = {
     "article_id": "VARCHAR", "url": "VARCHAR", "canonical_url": "VARCHAR", "feed": "VARCHAR",
@@ -107,14 +107,40 @@ def article_table(items: Sequence[tuple[str, ArticleRecord]], loaded_at: datetim
     })
 
 
+# Event's own fields as one Arrow struct (date still the raw string): `pa.array` reads a
+# list of the events' __dict__s into it in C++, ~3x faster than transposing them in
+# Python and converting column by column.  Fields the model lacks are left out.
+_EVENT_STRUCT = pa.struct([(name, pa.string() if name == "date" else ARROW_TYPES[dtype])
+                           for name, dtype in EVENT_FIELD_TYPES.items()
+                           if name in Event.model_fields])
+
+
 def event_table(items: Iterable[tuple[str, str, Sequence[Event], str, datetime]],
                 counts: LoadCounts) -> pa.Table:
     """`events` rows for (article_id, label, events, version, extracted_at) per article.
 
-    Same rules as `warehouse.rows.event_rows` (it is the same code, column-wise):
-    duplicate ids within an article kept once, non-ISO dates stored NULL with a warning.
+    Same rules and values as `warehouse.rows.event_columns` (the same `scan_events`;
+    a test compares the two): duplicate ids within an article kept once, non-ISO
+    dates stored NULL with a warning.
     """
-    return table_from_columns(EVENT_COLUMNS, event_columns(items, counts))
+    scan = scan_events(items, counts)
+    fields = pa.array(scan.values, type=_EVENT_STRUCT)
+    n = len(scan.ids)
+    data: dict[str, Any] = {
+        "event_id": pa.array(scan.ids, pa.string()),
+        "article_id": pa.array(scan.article_ids, pa.string()),
+        "extractor_version": pa.array(scan.versions, pa.string()),
+        "extracted_at": pa.array(scan.stamps, pa.timestamp("us")),
+    }
+    for name in EVENT_FIELD_TYPES:
+        if name == "date":
+            raw = fields.field("date").to_pylist()
+            data[name] = pa.array([scan.dates.get(v) for v in raw], pa.date32())
+        elif _EVENT_STRUCT.get_field_index(name) >= 0:
+            data[name] = fields.field(name)
+        else:
+            data[name] = pa.nulls(n, EVENT_SCHEMA.field(name).type)
+    return pa.Table.from_arrays([data[name] for name in EVENT_COLUMNS], schema=EVENT_SCHEMA)
 
 
 def records_to_tables(records: Sequence[tuple[str, ArticleRecord]], now: datetime | None = None,

@@ -41,16 +41,20 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.arrow_rows import registered
-
-WINDOW_DAYS = 7
-_SPAN_DAYS = {"season": 91}
-_QUANTITY_RANGE = {"approx": (0.9, 1.1), "upper": (0.5, 1.0), "lower": (1.0, 2.0)}
+from warehouse.cluster_sql import (
+    BLOCK_SQL,
+    CLUSTER_SQL,
+    EVENTS_IN_BLOCKS,
+    MENTIONS,
+    QUANTITY_RANGE,
+    REMOVED,
+    REMOVED_ROWS,
+    SEGMENTS,
+    SPAN_DAYS,
+    WINDOW_DAYS,
+)
 
 Block = tuple[str, str, str, str]  # type, actor, target, lower(location); '' for NULL
-
-BLOCK_SQL = ("e.type, coalesce(e.actor, ''), coalesce(e.target, ''), "
-             "coalesce(lower(trim(e.location)), '')")
-
 CLUSTER_COLUMNS: dict[str, str] = {
     "cluster_id": "VARCHAR", "type": "VARCHAR", "actor": "VARCHAR", "target": "VARCHAR",
     "location": "VARCHAR", "location_country": "VARCHAR", "quantity": "BIGINT",
@@ -64,6 +68,7 @@ MEMBER_COLUMNS: dict[str, str] = {
     "mention_rank": "INTEGER",
 }
 
+
 def date_span(day: date | None, precision: str | None, seen: date) -> tuple[date, date]:
     """The days an event may have happened on: its date's whole span, else the day it was seen."""
     if day is None:
@@ -72,14 +77,14 @@ def date_span(day: date | None, precision: str | None, seen: date) -> tuple[date
         return day, day.replace(day=calendar.monthrange(day.year, day.month)[1])
     if precision == "year":
         return day, date(day.year, 12, 31)
-    return day, day + timedelta(days=_SPAN_DAYS.get(precision or "day", 0))
+    return day, day + timedelta(days=SPAN_DAYS.get(precision or "day", 0))
 
 
 def quantity_range(quantity: int | None, qualifier: str | None) -> tuple[float, float] | None:
     """The values a reported quantity allows, or None when there is no number."""
     if quantity is None:
         return None
-    low, high = _QUANTITY_RANGE.get(qualifier or "exact", (1.0, 1.0))
+    low, high = QUANTITY_RANGE.get(qualifier or "exact", (1.0, 1.0))
     return quantity * low, quantity * high
 
 
@@ -96,40 +101,7 @@ def cluster_id(block: Block, first_event_id: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def _case(column: str, values: dict[str, float], default: float) -> str:
-    """A SQL CASE over `column` from a Python dict, so the factors have one definition."""
-    return (f"CASE {column} " + " ".join(f"WHEN '{k}' THEN {v!r}" for k, v in values.items())
-            + f" ELSE {default!r} END::DOUBLE")
-
-
-# The events of the blocks being refreshed, with what clustering needs of their article,
-# read once per refresh (the big join) into a temp table that the steps below share.
-_EVENTS_IN_BLOCKS = """
-CREATE OR REPLACE TEMP TABLE _muster_ev AS
-SELECT e.event_id, e.article_id, e.type, e.actor, e.target, e.location, e.location_country,
-       e.quantity, e.unit, e.quantity_qualifier AS qq, e.date AS d, e.date_precision AS p,
-       e.status, coalesce(a.published, CAST(a.fetched_at AS DATE)) AS seen, a.feed,
-       e.type AS b0, coalesce(e.actor, '') AS b1, coalesce(e.target, '') AS b2,
-       coalesce(lower(trim(e.location)), '') AS b3
-FROM events e JOIN articles a USING (article_id) {where}
-"""
-
-# What clustering needs of each event, computed in SQL so Python gets plain ints and
-# floats: `date_span` and `quantity_range` above, as days since 1970 and DOUBLEs (the
-# same IEEE products as in Python).  Rows are *mentions*:
-# (span start, seen, event_id, span end, quantity low, quantity high, unit, *block).
-_MENTIONS = f"""
-SELECT coalesce(d, seen) - DATE '1970-01-01', seen - DATE '1970-01-01', event_id,
-       CASE WHEN d IS NULL THEN seen WHEN p = 'month' THEN last_day(d)
-            WHEN p = 'year' THEN make_date(year(d), 12, 31)
-            {" ".join(f"WHEN p = '{k}' THEN d + {v}" for k, v in _SPAN_DAYS.items())}
-            ELSE d END - DATE '1970-01-01',
-       quantity::DOUBLE * {_case("qq", {k: v[0] for k, v in _QUANTITY_RANGE.items()}, 1.0)},
-       quantity::DOUBLE * {_case("qq", {k: v[1] for k, v in _QUANTITY_RANGE.items()}, 1.0)},
-       unit, b0, b1, b2, b3
-FROM _muster_ev
-"""
-_WINDOW_INT = WINDOW_DAYS  # spans are whole days in `_MENTIONS`
+_WINDOW_INT = WINDOW_DAYS  # spans are whole days in `MENTIONS`
 
 # A mention as a plain tuple, so a block sorts in the fixed visiting order natively
 # (span start, seen, event_id); event_ids are unique, so later fields never decide.
@@ -176,51 +148,34 @@ def assign_block(items: list[Mention]) -> list[list[str]]:
     return [c[0] for c in clusters]
 
 
-def membership(rows: Iterable[Sequence[Any]]) -> dict[str, list[Any]]:
-    """`event_cluster_members` columns but article_id, from `_MENTIONS` rows of whole blocks."""
-    by_block: dict[Block, list[Mention]] = {}
-    for r in rows:
-        by_block.setdefault(r[7:], []).append(r[:7])  # type: ignore[arg-type]
+def membership(table: pa.Table) -> dict[str, list[Any]]:
+    """`event_cluster_members` columns but article_id, from the `MENTIONS` result.
+
+    Segments of one mention become a cluster of one directly; only longer
+    segments go through `assign_block`.
+    """
+    s, sd, eid, e, q_lo, q_hi, unit, b0, b1, b2, b3, n = (c.to_pylist() for c in table.columns)
     eids: list[str] = []
     cids: list[str] = []
     ranks: list[int] = []
-    for block, items in by_block.items():
-        for members in assign_block(items):
-            cid = cluster_id(block, members[0])
-            eids.extend(members)
-            cids.extend([cid] * len(members))
-            ranks.extend(range(1, len(members) + 1))
+    i, total = 0, len(eid)
+    while i < total:
+        k = n[i]
+        block = (b0[i], b1[i], b2[i], b3[i])
+        if k == 1:
+            eids.append(eid[i])
+            cids.append(cluster_id(block, eid[i]))
+            ranks.append(1)
+        else:
+            j = i + k
+            items = list(zip(s[i:j], sd[i:j], eid[i:j], e[i:j], q_lo[i:j], q_hi[i:j], unit[i:j],
+                             strict=True))
+            for members in assign_block(items):
+                eids.extend(members)
+                cids.extend([cluster_id(block, members[0])] * len(members))
+                ranks.extend(range(1, len(members) + 1))
+        i += k
     return {"event_id": eids, "cluster_id": cids, "mention_rank": ranks}
-
-
-# A cluster row from its members (rank order).  Ties for the most common quantity go to the
-# one mentioned first; location is the first non-empty one; unit is the first counted one.
-_CLUSTER_SQL = """
-WITH m AS (
-    SELECT n.cluster_id, n.mention_rank AS r, e.event_id, e.article_id, e.type, e.actor,
-           e.target, e.location, e.location_country, e.quantity, e.unit, e.d AS date,
-           e.status, e.seen, e.feed
-    FROM _muster_new_m n JOIN _muster_ev e USING (event_id)
-    WHERE n.cluster_id IN (SELECT cluster_id FROM _muster_aff)
-), q AS (
-    SELECT cluster_id, arg_max(quantity, n * 4294967296 - r) AS quantity
-    FROM (SELECT cluster_id, quantity, count(*) AS n, min(r) AS r FROM m
-          WHERE quantity IS NOT NULL GROUP BY ALL)
-    GROUP BY cluster_id
-)
-SELECT cluster_id, arg_min_null(type, r), arg_min_null(actor, r), arg_min_null(target, r),
-       arg_min(location, r) FILTER (WHERE location <> ''),
-       arg_min(location_country, r) FILTER (WHERE location_country <> ''),
-       any_value(q.quantity), min(m.quantity), max(m.quantity),
-       arg_min_null(unit, r) FILTER (WHERE m.quantity IS NOT NULL),
-       min(date), max(date), min(seen), max(seen), count(*)::INTEGER,
-       count(DISTINCT article_id)::INTEGER,
-       (count(DISTINCT feed) FILTER (WHERE feed <> ''))::INTEGER,
-       coalesce(list_sort(list(DISTINCT feed) FILTER (WHERE feed <> '')), []::VARCHAR[]),
-       list_sort(list(DISTINCT status)), arg_min(event_id, r)
-FROM m LEFT JOIN q USING (cluster_id)
-GROUP BY cluster_id
-"""
 
 
 def blocks_of_articles(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str],
@@ -237,6 +192,27 @@ def blocks_of_articles(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str
     return {tuple(r) for r in con.execute(sql, params).fetchall()}  # type: ignore[misc]
 
 
+def removed_events(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str],
+                   types: Sequence[str] | None = None) -> pa.Table:
+    """The stored events of these articles (optionally of these types), as mentions.
+
+    Call BEFORE deleting them and pass the result to `refresh_clusters(removed=)`:
+    it is how the refresh finds the date segments that lost an event.
+    """
+    params: dict[str, Any] = {"ids": list(article_ids)}
+    where = ""
+    if types:
+        where = "AND e.type IN (SELECT unnest($types::VARCHAR[]))"
+        params["types"] = list(types)
+    return con.sql(REMOVED.format(types=where), params=params).to_arrow_table()
+
+
+def blocks_of_removed(removed: pa.Table) -> set[Block]:
+    """The blocks of a `removed_events` table."""
+    cols = [removed.column(f"b{i}").to_pylist() for i in range(4)]
+    return set(zip(*cols, strict=True))  # type: ignore[arg-type]
+
+
 def blocks_of_table(con: duckdb.DuckDBPyConnection, events: pa.Table) -> set[Block]:
     """The blocks of the events in an Arrow table about to be (or just) inserted."""
     if events.num_rows == 0:
@@ -246,63 +222,76 @@ def blocks_of_table(con: duckdb.DuckDBPyConnection, events: pa.Table) -> set[Blo
                 con.execute(f"SELECT DISTINCT {BLOCK_SQL} FROM {src} e").fetchall()}
 
 
-def _columns(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
-    """Rows of a query, fetched through Arrow (far faster than fetchall for big results)."""
-    table = con.sql(sql).to_arrow_table()
-    return list(zip(*(col.to_pylist() for col in table.columns), strict=True))
-
-
 def refresh_clusters(con: duckdb.DuckDBPyConnection, blocks: Iterable[Block] | None = None,
-                     dirty_articles: Sequence[str] | None = None) -> int:
+                     dirty_articles: Sequence[str] | None = None,
+                     removed: pa.Table | None = None) -> int:
     """Recompute the clusters of `blocks` (None: all) from the events now stored.
 
     Call inside the transaction that changed the events, with the blocks of
-    both the removed and the added events, and `dirty_articles`: every article
-    whose events or article row were written (None: assume any may have been).
-    Returns the number of cluster rows written.
+    both the removed and the added events; `dirty_articles`: every article
+    whose events or article row were written (None: re-cluster everything in
+    `blocks`); `removed`: the deleted events (`removed_events`, read before the
+    DELETE; None: nothing was deleted).  With `dirty_articles`, only the date
+    segments holding an event of a dirty article or a removed event are
+    re-clustered.  Returns the number of cluster rows written.
     """
     block_list = None if blocks is None else sorted(set(blocks))
     if block_list is not None and not block_list:
         return 0
     dirty = pa.table({"id": pa.array(list(dirty_articles or []), pa.string())})
-    with registered(con, dirty) as dirty_src:
+    gone = removed if removed is not None else pa.table(
+        {"event_id": pa.array([], pa.string()), **{f"b{i}": pa.array([], pa.string())
+                                                   for i in range(4)},
+         "s": pa.array([], pa.int64()), "sd": pa.array([], pa.int64()),
+         "e": pa.array([], pa.int64())})
+    with registered(con, dirty) as dirty_src, registered(con, gone) as gone_src:
         if block_list is None:
-            return _refresh(con, "", None)
+            return _refresh(con, "", None, gone_src)
         cols = list(zip(*block_list, strict=True))
         table = pa.table({f"b{i}": pa.array(list(c), pa.string()) for i, c in enumerate(cols)})
         with registered(con, table) as src:
             where = (f" SEMI JOIN {src} b ON e.type = b.b0 AND coalesce(e.actor, '') = b.b1 AND "
                      "coalesce(e.target, '') = b.b2 AND "
                      "coalesce(lower(trim(e.location)), '') = b.b3")
-            return _refresh(con, where, None if dirty_articles is None else dirty_src)
+            return _refresh(con, where, None if dirty_articles is None else dirty_src, gone_src)
 
 
-_TEMP = ("_muster_ev", "_muster_new_m", "_muster_old_m", "_muster_gone_m", "_muster_add_m",
-         "_muster_aff", "_muster_new_c", "_muster_old_c")
+_TEMP = ("_muster_ev", "_muster_seg", "_muster_new_m", "_muster_old_m", "_muster_gone_m",
+         "_muster_add_m", "_muster_aff", "_muster_new_c", "_muster_old_c")
 
 
-def _refresh(con: duckdb.DuckDBPyConnection, where: str, dirty: str | None) -> int:
+def _refresh(con: duckdb.DuckDBPyConnection, where: str, dirty: str | None, gone: str) -> int:
     """`refresh_clusters` for the blocks selected by `where` (a semi join on alias e, or '').
 
     Python does only what SQL cannot: the order-dependent assignment of each
-    event to a cluster.  Everything else is SQL over temp tables: the member
-    rows that differ from the stored ones; the clusters whose row may differ
-    (a member changed, or a member's article is in `dirty`, the name of a
-    one-column table of article ids; None: every cluster of the blocks); their
-    rows aggregated and compared with the stored ones.  Only differing rows
-    are deleted and inserted, so a load touching a big block rewrites a few rows.
+    event to a cluster, for the dirty date segments only (`SEGMENTS`; all of
+    them when `dirty` is None).  Everything else is SQL over temp tables: the
+    member rows that differ from the stored ones; the clusters whose row may
+    differ (a member changed, or a member's article is in `dirty`, the name of
+    a one-column table of article ids); their rows aggregated and compared
+    with the stored ones.  Only differing rows are deleted and inserted, so a
+    load touching a big block rewrites a few rows.  `gone` names the table of
+    removed events (`removed_events`).
     """
-    con.execute(_EVENTS_IN_BLOCKS.format(where=where))
-    new_m = membership(_columns(con, _MENTIONS))
+    con.execute(EVENTS_IN_BLOCKS.format(where=where))
+    added = "true" if dirty is None else f"article_id IN (SELECT id FROM {dirty})"
+    con.execute(SEGMENTS.format(added=added, removed=REMOVED_ROWS.format(src=gone)))
+    new_m = membership(con.sql(MENTIONS).to_arrow_table())
     mcols, ccols = ", ".join(MEMBER_COLUMNS), ", ".join(CLUSTER_COLUMNS)
     with registered(con, pa.table({k: pa.array(v, pa.int32() if k == "mention_rank" else
                                                 pa.string()) for k, v in new_m.items()})) as src:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _muster_new_m AS SELECT {mcols} "
                     f"FROM {src} JOIN _muster_ev USING (event_id)")
-    # Events deleted by the caller may have left member rows behind in these clusters.
+    # The stored members of the clusters being recomputed: every cluster of the blocks,
+    # or (dirty given) every cluster holding an event of a dirty segment, removed or not
+    # (old clusters never span segments, so these are whole clusters).
+    if dirty is None:
+        old = f"SELECT cluster_id FROM event_clusters e{where}"
+    else:
+        old = ("SELECT cluster_id FROM event_cluster_members WHERE event_id IN "
+               "(SELECT event_id FROM _muster_seg)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _muster_old_m AS SELECT {mcols} FROM "
-                "event_cluster_members WHERE cluster_id IN "
-                f"(SELECT cluster_id FROM event_clusters e{where})")
+                f"event_cluster_members WHERE cluster_id IN ({old})")
     con.execute("CREATE OR REPLACE TEMP TABLE _muster_gone_m AS "
                 "SELECT * FROM _muster_old_m EXCEPT SELECT * FROM _muster_new_m")
     con.execute("CREATE OR REPLACE TEMP TABLE _muster_add_m AS "
@@ -317,7 +306,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, where: str, dirty: str | None) -> i
                     f"UNION SELECT cluster_id FROM _muster_old_m SEMI JOIN {dirty} d "
                     "ON article_id = d.id")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _muster_aff AS {affected}")
-    con.execute("CREATE OR REPLACE TEMP TABLE _muster_new_c AS " + _CLUSTER_SQL)
+    con.execute("CREATE OR REPLACE TEMP TABLE _muster_new_c AS " + CLUSTER_SQL)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _muster_old_c AS SELECT {ccols} "
                 "FROM event_clusters WHERE cluster_id IN (SELECT cluster_id FROM _muster_aff)")
     con.execute("DELETE FROM event_clusters WHERE cluster_id IN (SELECT cluster_id FROM "

@@ -23,7 +23,12 @@ from typing import Any
 import duckdb
 
 from extractors.model import Event
-from warehouse.clusters import blocks_of_articles, refresh_clusters
+from warehouse.clusters import (
+    blocks_of_articles,
+    blocks_of_removed,
+    refresh_clusters,
+    removed_events,
+)
 from warehouse.records import LoadCounts, utcnow
 
 
@@ -150,7 +155,8 @@ def replace_events(con: duckdb.DuckDBPyConnection, updates: Sequence[EventReplac
         log.append((run_id, u.article_id, have[1], version, list(types) if types else None,
                     outcome, len(old), len(new), added, removed, now))
     counts.warnings.extend(load_counts.warnings)
-    blocks = blocks_of_articles(con, changed, types)
+    removed = removed_events(con, changed, types) if changed else None
+    blocks = blocks_of_removed(removed) if removed is not None else set()
     if changed:
         con.execute("DELETE FROM events WHERE article_id IN (SELECT unnest($ids::VARCHAR[]))"
                     + type_filter, {"ids": changed, **type_params})
@@ -163,7 +169,7 @@ def replace_events(con: duckdb.DuckDBPyConnection, updates: Sequence[EventReplac
         con.execute("UPDATE articles SET extractor_version = $v, loaded_at = $now "
                     "WHERE article_id IN (SELECT unnest($ids::VARCHAR[]))",
                     {"v": version, "now": now, "ids": changed + restamped})
-    refresh_clusters(con, blocks | blocks_of_articles(con, changed, types), changed)
+    refresh_clusters(con, blocks | blocks_of_articles(con, changed, types), changed, removed)
     if log:
         con.execute(
             "INSERT INTO reextract_log SELECT * FROM (SELECT unnest($r::VARCHAR[]), "

@@ -37,7 +37,12 @@ from warehouse.arrow_rows import (
     registered,
     table_from_rows,
 )
-from warehouse.clusters import blocks_of_articles, blocks_of_table, refresh_clusters
+from warehouse.clusters import (
+    blocks_of_removed,
+    blocks_of_table,
+    refresh_clusters,
+    removed_events,
+)
 from warehouse.errors import WarehouseError, WarehouseWriteError
 from warehouse.records import (
     ArticleRecord,
@@ -251,7 +256,8 @@ class Warehouse:
             events = event_table(((aid, rec.url, rec.events, rec.extractor_version,
                                    to_utc_naive(rec.extracted_at) or now)
                                   for aid, rec in written), counts)
-            blocks = blocks_of_articles(con, replaced)
+            removed = removed_events(con, replaced) if replaced else None
+            blocks = blocks_of_removed(removed) if removed is not None else set()
             if replaced:
                 deleted = con.execute(
                     "DELETE FROM events WHERE article_id IN (SELECT unnest($ids::VARCHAR[]))",
@@ -261,7 +267,7 @@ class Warehouse:
                          verb="INSERT OR REPLACE" if replaced else "INSERT")
             _insert_events(con, events)
             refresh_clusters(con, blocks | blocks_of_table(con, events),
-                             [aid for aid, _ in written])
+                             [aid for aid, _ in written], removed)
         counts.events_written = events.num_rows
         return counts
 
