@@ -13,7 +13,6 @@ input) and ``plover.gold.jsonl`` next to this file.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -22,6 +21,9 @@ from pathlib import Path
 import pycountry
 import yaml
 from extractors.model import Event
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from devset_io import check_flag, dump, write_or_check  # noqa: E402  (sibling module)
 
 HERE = Path(__file__).resolve().parent
 SOURCE = (
@@ -239,32 +241,16 @@ def build() -> tuple[list[dict], list[dict], dict[str, int]]:
     return inputs, golds, stats
 
 
-def dump(records: list[dict]) -> str:
-    """JSON Lines text, one record a line, stable key order."""
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only check the files are up to date")
-    args = parser.parse_args()
+    check = check_flag(__doc__)
     inputs, golds, stats = build()
-    wanted = {OUT_IN: dump(inputs), OUT_GOLD: dump(golds)}
-    if args.check:
-        stale = [p.name for p, text in wanted.items() if not p.exists() or p.read_text() != text]
-        if stale:
-            print(f"stale: {stale}; run {Path(__file__).name}", file=sys.stderr)
-            return 1
-        return 0
-    for path, text in wanted.items():
-        path.write_text(text, encoding="utf-8")
     n_events = sum(len(g["events"]) for g in golds)
-    print(
+    summary = (
         f"{stats['documents']} documents, {n_events} gold events; automatic mapping gave events "
         f"for {stats['auto_with_events']}; {stats['overridden']} reviewed by hand, "
         f"{stats['override_changed']} of them changed"
     )
-    return 0
+    return write_or_check({OUT_IN: dump(inputs), OUT_GOLD: dump(golds)}, check, __file__, summary)
 
 
 if __name__ == "__main__":
