@@ -126,6 +126,7 @@ class Warehouse:
         self.lock_timeout = lock_timeout
         self.hold_connection = hold_connection
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._fresh: duckdb.DuckDBPyConnection | None = None  # opened by `open`, used once
         self._ready = False
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -152,14 +153,17 @@ class Warehouse:
         self._ready = True
         if self.hold_connection:
             self._con = con
-        else:
-            con.close()
+        else:  # the first operation uses it (then closes it): one open instead of two
+            self._fresh = con
 
     def close(self) -> None:
-        """Release the file (only meaningful with ``hold_connection=True``)."""
+        """Release the file (held connection, or one opened by `open` and not used yet)."""
         if self._con is not None:
             self._con.close()
             self._con = None
+        if self._fresh is not None:
+            self._fresh.close()
+            self._fresh = None
 
     @contextmanager
     def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -169,7 +173,9 @@ class Warehouse:
         if self._con is not None:
             yield self._con
             return
-        con = open_duckdb(self.path, read_only=False, lock_timeout=self.lock_timeout)
+        con, self._fresh = self._fresh, None
+        if con is None:
+            con = open_duckdb(self.path, read_only=False, lock_timeout=self.lock_timeout)
         try:
             yield con
         finally:
