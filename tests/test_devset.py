@@ -180,24 +180,24 @@ def test_headlines_part_holds_wire_items_and_look_alikes():
         assert src.get("url", "").startswith("http") or src.get("page") or src.get("constructed")
 
 
-@pytest.mark.parametrize("script", ["build_weapons.py", "build_headlines.py"])
-def test_self_contained_files_match_their_build_scripts(script: str, monkeypatch):
-    """These build scripts need no ../shared: their passages live in their *_labels.yaml."""
+def _check_script(script: str, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = importlib.util.spec_from_file_location(script[:-3], DEVSET / script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     monkeypatch.setattr("sys.argv", [script, "--check"])
     assert module.main() == 0, f"run tests/devset/{script} to refresh the generated files"
+
+
+@pytest.mark.parametrize("script", ["build_weapons.py", "build_headlines.py"])
+def test_self_contained_files_match_their_build_scripts(script: str, monkeypatch):
+    """These build scripts need no ../shared: their passages live in their *_labels.yaml."""
+    _check_script(script, monkeypatch)
 
 
 @pytest.mark.skipif(not (SHARED / "data" / "pages").exists(), reason="no ../shared")
 @pytest.mark.parametrize("script", ["build_plover.py", "build_pages.py"])
 def test_committed_files_match_build_scripts(script: str, monkeypatch):
-    spec = importlib.util.spec_from_file_location(script[:-3], DEVSET / script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    monkeypatch.setattr("sys.argv", [script, "--check"])
-    assert module.main() == 0, f"run tests/devset/{script} to refresh the generated files"
+    _check_script(script, monkeypatch)
 
 
 # ------------------------------------------------------------ the validator itself can fail

@@ -25,7 +25,7 @@ import duckdb
 
 from warehouse.errors import QueryError, WarehouseNotFoundError
 from warehouse.migrations import _V2_VIEWS
-from warehouse.query import check_readonly_sql
+from warehouse.query import check_readonly_sql, fetch_and_close
 
 VIEWS_FILE = "views.sql"
 _CURRENT = ("QUALIFY row_number() OVER (PARTITION BY article_id "
@@ -92,13 +92,4 @@ def run_readonly_parquet(root: Path | str, sql: str,
                          max_rows: int | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
     """One read-only statement over the Parquet warehouse at ``root``: (columns, rows)."""
     check_readonly_sql(sql)
-    con = connect(root)
-    try:
-        cursor = con.execute(sql, params) if params is not None else con.execute(sql)
-        columns = [d[0] for d in cursor.description or []]
-        rows = cursor.fetchall() if max_rows is None else cursor.fetchmany(max_rows)
-    except duckdb.Error as exc:
-        raise QueryError(f"Query on {root} failed: {exc}") from exc
-    finally:
-        con.close()
-    return columns, rows
+    return fetch_and_close(connect(root), sql, params, max_rows, root)

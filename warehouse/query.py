@@ -80,12 +80,22 @@ def run_readonly(path: Path | str, sql: str,
         raise WarehouseNotFoundError(file)
     check_readonly_sql(sql)
     con = open_duckdb(file, read_only=True, lock_timeout=lock_timeout, config=_SANDBOX)
+    return fetch_and_close(con, sql, params, max_rows, file)
+
+
+def fetch_and_close(con: duckdb.DuckDBPyConnection, sql: str,
+                    params: Sequence[Any] | Mapping[str, Any] | None, max_rows: int | None,
+                    where: Path | str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run one already-checked statement, close ``con``; DuckDB errors name ``where``.
+
+    Shared by the DuckDB file and the Parquet warehouse, so both answer alike.
+    """
     try:
         cursor = con.execute(sql, params) if params is not None else con.execute(sql)
         columns = [d[0] for d in cursor.description or []]
         rows = cursor.fetchall() if max_rows is None else cursor.fetchmany(max_rows)
     except duckdb.Error as exc:
-        raise QueryError(f"Query on {file} failed: {exc}") from exc
+        raise QueryError(f"Query on {where} failed: {exc}") from exc
     finally:
         con.close()
     return columns, rows
