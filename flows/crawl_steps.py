@@ -8,12 +8,11 @@ is locked by a reader: a fetch without validators costs bandwidth, not correctne
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from ingest.crawl import PageRequest, crawl
+from ingest.crawl import PageRequest
 from ingest.feeds import FeedConfig, is_local
 from ingest.fetch import FetchResult
 from ingest.language import same_language
@@ -37,7 +36,6 @@ __all__ = [
     "discovery_hints",
     "drop_duplicate_content",
     "extraction_skip_reason",
-    "fetch_items",
     "page_outcome",
     "page_requests",
     "save_feed_meta",
@@ -155,16 +153,6 @@ def page_requests(settings: MusterSettings, items: Sequence[FeedItem]) -> list[P
                     validators=states[i.url].validators if i.url in states else None)
         for i in items
     ]
-
-
-def fetch_items(
-    settings: MusterSettings, items: Sequence[FeedItem], report: RunReport
-) -> list[FetchResult]:
-    """Fetch a batch politely (robots, delays, SSRF guard), conditionally where we can."""
-    requests = page_requests(settings, items)
-    results, delays = asyncio.run(crawl(requests, settings.fetch))
-    report.host_delays.update(delays)
-    return results
 
 
 def drop_duplicate_content(
