@@ -63,7 +63,7 @@ def test_custom_run_from_the_deployment_form(
 ) -> None:
     if not CHROMIUM.is_file() or shutil.which(str(CHROMIUM)) is None:
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium; .ci/run does)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     deployment = httpx.get(
@@ -106,12 +106,18 @@ def test_custom_run_from_the_deployment_form(
             field = page.locator(".schema-form-property").filter(
                 has=page.locator(".schema-form-property__label", has_text="max_articles_per_feed"))
             field.get_by_role("button", name="int", exact=True).click()
-            field.locator("input").first.fill("1")
+            number = field.locator("input").first
+            number.fill("1")
+            # The type switch re-renders the field: submit only once the form holds the value
+            # (once, CI submitted a form the server rejected before it had settled).
+            expect(number).to_have_value("1")
             page.screenshot(path=str(ARTIFACTS / "prefect-ui-run-form.png"), full_page=True)
             with page.expect_response(lambda r: r.request.method == "POST"
                                       and r.url.endswith("/create_flow_run")) as created:
                 page.get_by_role("button", name="Submit").click()
-            run = created.value.json()
+            response = created.value
+            assert response.status == 201, f"create_flow_run {response.status}: {response.text()}"
+            run = response.json()
             assert run["parameters"]["max_articles_per_feed"] == 1, run["parameters"]
 
             # the run page, until the run is Completed (the UI polls the API)
