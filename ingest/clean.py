@@ -29,6 +29,7 @@ from lxml.html import HtmlElement
 from pydantic import BaseModel, ConfigDict
 
 from ingest.language import pick_language
+from ingest.page_meta import page_metadata
 from ingest.urls import canonicalize
 
 __all__ = [
@@ -276,9 +277,9 @@ def _clean(body: bytes | str, url: str, min_chars: int, charset: str | None = No
     canonical, lang, head_title = _head_info(tree, url)
     anchors = _link_texts(tree)  # before extraction, which may prune the tree
     doc = trafilatura.bare_extraction(
-        tree,
+        tree,  # trafilatura works on its own copy: ``tree`` stays whole for the metadata
         url=url,
-        with_metadata=True,
+        with_metadata=False,  # only the fields we store, below (ingest/page_meta.py)
         include_comments=False,
         include_tables=True,
         favor_precision=False,
@@ -295,17 +296,18 @@ def _clean(body: bytes | str, url: str, min_chars: int, charset: str | None = No
         )
     if _only_links(text, anchors):
         return CleanResult(error="no_text", detail="the page is only navigation links")
-    title = (getattr(doc, "title", None) or head_title or "").strip() or None
+    meta = page_metadata(tree, url)  # after the text checks: pages without text skip it
+    title = (meta.title or head_title or "").strip() or None
     if title:
-        title = _strip_site_name(title, getattr(doc, "sitename", None), url)
-    author = (getattr(doc, "author", None) or "").strip() or None
+        title = _strip_site_name(title, meta.sitename, url)
+    author = (meta.author or "").strip() or None
     article = CleanArticle(
         url=url,
         canonical_url=_pick_canonical(canonical, url),
         title=title,
         author=author,
-        published=_to_date(getattr(doc, "date", None)),
-        language=pick_language(lang or getattr(doc, "language", None), text),
+        published=_to_date(meta.date),
+        language=pick_language(lang, text),
         text=text,
         content_hash=content_hash(text),
     )
