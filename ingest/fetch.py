@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import gzip
 import random
+import ssl
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -63,6 +65,13 @@ TRANSIENT_ERRORS = frozenset({"timeout", "connect_error", "network_error", "http
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context per process: building one loads the CA bundle (~17 ms of CPU), and the
+    pipeline makes a client per batch. A context is safe to share between clients and threads."""
+    return httpx.create_ssl_context()
+
+
 def make_client(settings: FetchLimits | None = None) -> httpx.AsyncClient:
     """An ``AsyncClient`` configured from ``settings``; redirects are followed by fetch_page."""
     s = settings or FetchLimits()
@@ -76,7 +85,8 @@ def make_client(settings: FetchLimits | None = None) -> httpx.AsyncClient:
         "Accept-Encoding": "gzip, deflate",
     }
     return httpx.AsyncClient(
-        timeout=timeout, limits=pool, headers=headers, follow_redirects=False, trust_env=False
+        timeout=timeout, limits=pool, headers=headers, follow_redirects=False, trust_env=False,
+        verify=_tls_context(),
     )
 
 
