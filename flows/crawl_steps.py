@@ -28,6 +28,8 @@ from warehouse.url_state import (
     stale_urls,
 )
 
+from flows import sinks
+
 if TYPE_CHECKING:
     from flows.pipeline import RunReport
     from flows.settings import MusterSettings
@@ -143,9 +145,14 @@ def save_feed_meta(wh: Warehouse, feeds: Sequence[FeedConfig], polls: Sequence[F
 def page_requests(settings: MusterSettings, items: Sequence[FeedItem]) -> list[PageRequest]:
     """The batch's page requests, with the validators stored for each URL (conditional GET)."""
     states: dict[str, UrlState] = {}
+    urls = [i.url for i in items]
+    held = sinks.held_warehouse(settings)  # the run's batch loop holds the file
     try:
-        with Warehouse(settings.db_path) as wh:
-            states = get_url_states(wh, [i.url for i in items])
+        if held is not None:
+            states = get_url_states(held, urls)
+        else:
+            with Warehouse(settings.db_path) as wh:
+                states = get_url_states(wh, urls)
     except WarehouseLockedError:
         pass  # unconditional fetches: slower, still correct
     return [
@@ -167,9 +174,14 @@ def drop_duplicate_content(
     from flows.pipeline import Failure
 
     owners: dict[str, str] = {}
+    hashes = [r.content_hash or "" for r in records]
+    held = sinks.held_warehouse(settings)
     try:
-        with Warehouse(settings.db_path) as wh:
-            owners = hash_owners(wh, [r.content_hash or "" for r in records])
+        if held is not None:
+            owners = hash_owners(held, hashes)
+        else:
+            with Warehouse(settings.db_path) as wh:
+                owners = hash_owners(wh, hashes)
     except WarehouseLockedError:
         pass  # duplicates within the batch are still caught
     kept: list[ArticleRecord] = []

@@ -32,7 +32,7 @@ from extractors import RuleSet
 from extractors.loader import load_ruleset
 from ingest.poll import FeedItem
 
-from flows import crawl_steps
+from flows import crawl_steps, sinks
 from flows import pipeline as steps
 from flows.progress import current
 from flows.settings import MusterSettings
@@ -73,7 +73,8 @@ def run_batches(
     from prefect_dask import DaskTaskRunner
 
     p = current()
-    with DaskTaskRunner(address=settings.dask_address) as runner:
+    with (DaskTaskRunner(address=settings.dask_address) as runner,
+          sinks.held_for_batches(settings)):  # one connection for the loads: flows/sinks.py
         threads = sum(runner.client.nthreads().values()) or 1
         pending = iter(batches)
         window: deque[tuple[Sequence[FeedItem], Any]] = deque()

@@ -12,6 +12,7 @@ What stays as before:
   (tests/test_reliability_kill.py): nothing is lost, only refetched.
 - Page requests (with the validators stored for each URL) are read from the warehouse in
   this thread, before the load of the batch in hand: the fetch thread never opens the file.
+- The loop holds one connection to the file for all its batches (``sinks.held_for_batches``).
 
 Plain functions, shared by the Prefect flow and the no-Prefect run (benchmarks/plain_pipeline.py).
 """
@@ -25,7 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from extractors import RuleSet
 from ingest.poll import FeedItem
 
-from flows import crawl_steps, pipeline
+from flows import crawl_steps, pipeline, sinks
 from flows.parallel import FetchedBatch
 from flows.settings import MusterSettings
 
@@ -41,7 +42,8 @@ def process_batches(
     """Fetch + clean + extract each batch one ahead of ``load(batch, fetched)``, in order."""
     pending = iter(batches)
     window: deque[tuple[Sequence[FeedItem], Future[FetchedBatch]]] = deque()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="muster-fetch") as fetcher:
+    with (sinks.held_for_batches(settings),  # one connection for the loop: flows/sinks.py
+          ThreadPoolExecutor(max_workers=1, thread_name_prefix="muster-fetch") as fetcher):
 
         def fetch_next() -> None:
             batch = next(pending, None)

@@ -317,7 +317,7 @@ def load_batch(
         return report
     page_log = _page_log(run_id, items, results, report)
     try:
-        with p.timing("load"), sinks.warehouse_for(settings, hold_connection=True) as wh:
+        with p.timing("load"), sinks.batch_warehouse(settings) as wh:
             drained = spool.drain(wh, settings.db_path)  # batches an earlier lock kept back
             counts: LoadCounts = wh.load_articles(records)
             wh.log_fetches(page_log)
