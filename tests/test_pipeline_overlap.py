@@ -1,0 +1,134 @@
+"""flows/overlap.py with flows/sinks.py: a run's batch loop holds the DuckDB file once.
+
+Real pages from a real local HTTP server, the real pool and rule set, real DuckDB files.
+The loop must open the file once for all its batches (not three times a batch), load
+exactly what per-batch opens load, and, when another process holds the file as the loop
+starts, keep every batch in the spool for the next run instead of losing it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import gzip
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ingest.poll import FeedItem
+from warehouse import Warehouse
+from warehouse import parquet_sink, store
+from warehouse.spool import pending
+
+from flows import crawl_steps, parallel, pipeline, sinks
+from flows.overlap import process_batches
+from flows.rules_cache import cached_ruleset
+from flows.settings import MusterSettings, load_settings
+from tests.fixtures_http import LocalHTTPServer, Route
+from tests.test_warehouse_concurrency import HOLDER
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = sorted((ROOT / "tests" / "fixtures" / "pages").glob("*.html.gz"))
+SEED_HTML = ROOT / "configs" / "demo" / "seed-article.html"
+
+
+@pytest.fixture(autouse=True)
+def fresh_pool() -> Iterator[None]:
+    parallel.shutdown()
+    yield
+    parallel.shutdown()
+
+
+def _items(server: LocalHTTPServer) -> list[FeedItem]:
+    """The seed and the fixture pages, served over HTTP, as one feed's items."""
+    server.add("/n/seed.html", Route(body=SEED_HTML.read_bytes()))
+    paths = ["/n/seed.html"]
+    for page in PAGES:
+        path = f"/n/{page.name.removesuffix('.gz')}"
+        server.add(path, Route(body=gzip.decompress(page.read_bytes())))
+        paths.append(path)
+    origin = str(server).removeprefix("http://").rstrip("/")
+    return [FeedItem(url=server.url(p), feed="t", origin=origin, title=f"item {i}",
+                     published=dt.datetime(2024, 5, 1)) for i, p in enumerate(paths)]
+
+
+def _run(settings: MusterSettings, items: list[FeedItem], run_id: str) -> pipeline.RunReport:
+    report = pipeline.RunReport(run_id=run_id, db_path=str(settings.db_path))
+    ruleset = cached_ruleset(settings.configs_dir)
+    process_batches(settings, pipeline.batches(items, 3), ruleset, lambda batch, fetched:
+                    report.merge(pipeline.load_batch(settings, batch, fetched, ruleset.version,
+                                                     run_id, False)))
+    return report
+
+
+def _counts(db: Path) -> dict[str, int]:
+    with Warehouse(db) as wh:
+        return wh.counts()
+
+
+def test_loop_opens_the_file_once_and_loads_what_per_batch_opens_load(
+        http_server: LocalHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    items = _items(http_server)
+    assert len(pipeline.batches(items, 3)) >= 3, "needs several batches to mean anything"
+    per_batch = load_settings(db_path=tmp_path / "per_batch.duckdb")
+    held = load_settings(db_path=tmp_path / "held.duckdb")
+    for settings in (per_batch, held):
+        with Warehouse(settings.db_path):
+            pass  # schema created before counting opens
+
+    # per-batch opens: what the loop did before it held the file
+    monkeypatch.setattr(sinks, "held_for_batches", _no_hold)
+    report_a = _run(per_batch, items, "run-a")
+    monkeypatch.undo()
+
+    opens: list[Path] = []
+    real_open = store.open_duckdb
+
+    def counting_open(path: Path, **kwargs):  # type: ignore[no-untyped-def]
+        opens.append(Path(path))
+        return real_open(path, **kwargs)
+
+    monkeypatch.setattr(store, "open_duckdb", counting_open)
+    report_b = _run(held, items, "run-b")
+    assert opens == [held.db_path], f"the loop opened the file {len(opens)} times"
+    assert report_b.articles_new == report_a.articles_new > 0
+    assert report_b.events_written == report_a.events_written > 0
+    a, b = _counts(per_batch.db_path), _counts(held.db_path)
+    assert {k: v for k, v in a.items() if k != "runs"} == {k: v for k, v in b.items()
+                                                            if k != "runs"}
+
+
+@functools.wraps(sinks.held_for_batches)
+def _no_hold(settings: MusterSettings):  # type: ignore[no-untyped-def]
+    from contextlib import nullcontext
+
+    return nullcontext(None)
+
+
+def test_file_locked_as_the_loop_starts_spools_every_batch_for_the_next_run(
+        http_server: LocalHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    items = _items(http_server)
+    settings = load_settings(db_path=tmp_path / "live.duckdb")
+    with Warehouse(settings.db_path):
+        pass
+    impatient = functools.partial(Warehouse, lock_timeout=0.3)  # not 10 s: keeps the test fast
+    for module in (sinks, crawl_steps, pipeline, parquet_sink):
+        monkeypatch.setattr(module, "Warehouse", impatient)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, "rw", str(settings.db_path), "120"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        report = _run(settings, items, "run-1")
+    finally:
+        holder.kill()
+        holder.wait()
+    spooled = [f for f in report.failures if f.reason == "db_locked_spooled"]
+    assert spooled and report.articles_new == 0
+    assert len(pending(settings.db_path)) == len(pipeline.batches(items, 3))
+    assert _counts(settings.db_path)["articles"] == 0
+    next_run = pipeline.RunReport(run_id="run-2", db_path=str(settings.db_path))
+    assert pipeline.plan_items(settings, [], None, next_run) == []
+    assert pending(settings.db_path) == []
+    assert next_run.articles_new == len(spooled) == _counts(settings.db_path)["articles"]
