@@ -69,6 +69,10 @@ def run(
         Optional[int], typer.Option("--max-articles", min=1, help="At most N new items per feed.")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Write nothing.")] = False,
+    always_flow: Annotated[bool, typer.Option(
+        "--always-flow",
+        help="Start a Prefect flow run even when no feed has anything new "
+             "(by default such a run is recorded in the database without one).")] = False,
 ) -> None:
     """Poll every feed once, fetch new articles, extract events, load the database."""
     from flows.user_errors import USER_ERRORS
@@ -89,12 +93,15 @@ def run(
         check_writable(Path(settings.db_path), "database")
         with Warehouse(settings.db_path, lock_timeout=5.0):
             pass
+        started = time.perf_counter()
+        if not (dry_run or always_flow) and _ran_without_flow(
+                settings, feed, tag, max_articles, db, feeds, started):
+            return
 
         from flows import progress
         from flows.prefect_flows import pipeline
         from flows.summary import render_summary
 
-        started = time.perf_counter()
         with progress.install(progress.for_stream(sys.stdout, out)) as reporter:
             report = pipeline(
                 feeds=feed or None,
@@ -188,6 +195,25 @@ def sql(
         return
     if out_file is not None:
         err.print(f"wrote {n} row(s) to {out_file}")
+
+
+def _ran_without_flow(settings, feed, tag, max_articles, db, feeds, started) -> bool:  # type: ignore[no-untyped-def]
+    """Record a run with nothing new without starting Prefect (flows/quick_run.py)."""
+    from flows.pipeline import resolve_feeds
+    from flows.quick_run import run_if_nothing_new
+    from flows.summary import render_summary
+
+    params = {"feeds": feed or None, "tags": tag or None, "max_articles_per_feed": max_articles,
+              "since": None, "dry_run": False, "db_path": str(settings.db_path),
+              "feeds_path": str(settings.feeds_path)}
+    report = run_if_nothing_new(settings, resolve_feeds(settings, feed or None, tag or None),
+                                params, max_articles or settings.max_articles_per_feed)
+    if report is None:
+        return False
+    out.print("Nothing new in any feed: the run is recorded without a Prefect flow run "
+              "(--always-flow starts one anyway).")
+    render_summary(report, out, {"Poll and record": time.perf_counter() - started})
+    return True
 
 
 def _ruleset(configs: Path | None):  # type: ignore[no-untyped-def]
