@@ -45,3 +45,34 @@ def test_tree_is_not_modified() -> None:
     before = tostring(tree)
     page_metadata(tree, "https://news.example/a")
     assert tostring(tree) == before
+
+
+def _page_with_json_ld(block: str) -> str:
+    return ("<html><head><title>Troops sent | Example News</title>"
+            '<meta name="author" content="Meta Author">'
+            f'<script type="application/ld+json">{block}</script></head>'
+            "<body><article><p>Text.</p></article></body></html>")
+
+
+def test_a_huge_json_ld_block_is_still_read() -> None:
+    import json
+
+    from ingest.page_meta import JSON_LD_MAX_CHARS
+
+    block = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle",
+                        "headline": "Troops sent to the border",
+                        "author": {"@type": "Person", "name": "Jane Reporter"},
+                        "articleBody": "word " * (JSON_LD_MAX_CHARS // 5)})
+    assert len(block) > JSON_LD_MAX_CHARS
+    meta = page_metadata(load_html(_page_with_json_ld(block)), "https://news.example/a")
+    assert meta.author == "Meta Author; Jane Reporter"  # trafilatura joins meta tag and JSON-LD
+
+
+def test_a_huge_broken_json_ld_block_is_skipped() -> None:
+    from ingest.page_meta import JSON_LD_MAX_CHARS
+
+    block = '{"@type": "NewsArticle", "author": {"name": "Jane Reporter"}, ' + (
+        '"x": "y", ' * (JSON_LD_MAX_CHARS // 10))  # never closed: not JSON
+    meta = page_metadata(load_html(_page_with_json_ld(block)), "https://news.example/a")
+    # Not "Jane Reporter": trafilatura's regex fallback would dig it out, in quadratic time.
+    assert (meta.author, meta.title) == ("Meta Author", "Troops sent")
