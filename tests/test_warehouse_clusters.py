@@ -236,11 +236,19 @@ def test_incremental_maintenance_equals_full_rebuild(db: Path) -> None:
     consistent(db)
 
 
-def test_small_batches_with_replacements_equal_full_rebuild(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sql_diff", [False, True])
+def test_small_batches_with_replacements_equal_full_rebuild(tmp_path: Path, sql_diff: bool,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Batches that replace articles (most events keeping their ids, one swapped) re-cluster
-    only the date segments they touch; after every batch the file equals a rebuild."""
+    only the date segments they touch; after every batch the file equals a rebuild.
+    `sql_diff`: old and new rows compared by SQL (big batches) instead of Python."""
     import random
     import shutil
+
+    import warehouse.cluster_refresh
+
+    if sql_diff:
+        monkeypatch.setattr(warehouse.cluster_refresh, "_PYTHON_DIFF_ROWS", 0)
 
     rng = random.Random(5)
 
@@ -276,3 +284,47 @@ def test_small_batches_with_replacements_equal_full_rebuild(tmp_path: Path) -> N
                 wh.rebuild_clusters()
             assert run_readonly(db, dump)[1] == run_readonly(rebuilt, dump)[1], (round_, i)
             consistent(db)
+
+
+def test_v5_file_gets_member_clustering_inputs(db: Path) -> None:
+    """Migration 6 adds each member's block, span and quantity range, re-clustering the file:
+    its (here stale) member and cluster rows are replaced by what the events give."""
+    con = duckdb.connect(str(db))
+    assert migrate(con, target=5) == [1, 2, 3, 4, 5]
+    con.execute("INSERT INTO articles VALUES ('a1', 'https://u1', 'https://u1', 'f1', 't1', NULL, "
+                "DATE '2024-11-02', TIMESTAMP '2024-11-03 10:00', 'en', 'text', 'h', 'v1', "
+                "TIMESTAMP '2024-11-03 10:00')")
+    con.execute("INSERT INTO events (event_id, article_id, type, actor, target, location, status, "
+                "sentence, char_start, char_end, rule_id, confidence, rule_version, "
+                "extractor_version, extracted_at, quantity, unit, quantity_qualifier, date, "
+                "date_precision) VALUES ('e1', 'a1', 'military_deployment', 'PRK', NULL, ' Kursk', "
+                "'asserted', 's', 0, 1, 'r', 0.5, 1, 'v1', now()::TIMESTAMP, 1000, 'troops', "
+                "'approx', DATE '2024-10-01', 'month')")
+    con.execute("INSERT INTO event_cluster_members VALUES ('e1', 'stale', 'a1', 7)")
+    con.close()
+    with Warehouse(db) as wh:
+        assert wh.counts()["event_cluster_members"] == 1
+    (row,) = run_readonly(db, "SELECT cluster_id <> 'stale', mention_rank, block_type, block_actor, "
+                              "block_target, block_place, span_start, seen_day, span_end, "
+                              "quantity_low, quantity_high, unit FROM event_cluster_members")[1]
+    epoch = date(1970, 1, 1)
+    assert row == (True, 1, "military_deployment", "PRK", "", "kursk",
+                   (date(2024, 10, 1) - epoch).days, (date(2024, 11, 2) - epoch).days,
+                   (date(2024, 10, 31) - epoch).days, pytest.approx(900.0),
+                   pytest.approx(1100.0), "troops")
+    consistent(db)
+
+
+def test_rebuild_removes_cluster_rows_no_event_gives(db: Path) -> None:
+    """A full rebuild compares every stored cluster row, so a stray one is deleted."""
+    with Warehouse(db) as wh:
+        wh.load_articles([art(1, [dep()]), art(2, [dep()])])
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO event_clusters SELECT * REPLACE ('stray' AS cluster_id) "
+                "FROM event_clusters")
+    con.execute("DELETE FROM event_cluster_members")
+    con.close()
+    with Warehouse(db) as wh:
+        wh.rebuild_clusters()
+        assert (wh.counts()["event_clusters"], wh.counts()["event_cluster_members"]) == (1, 2)
+    consistent(db)

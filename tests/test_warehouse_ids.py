@@ -103,3 +103,47 @@ def test_arrow_event_table_equals_the_row_path() -> None:
     assert arrow.num_rows == 5 and arrow.equals(lists)
     assert a_counts == l_counts and a_counts.events_duplicate == 2 and len(a_counts.warnings) == 1
     assert arrow.column("date").to_pylist()[1:3] == [date(2025, 4, 1), None]
+
+
+def test_bulk_ids_equal_the_reference_recipe_on_many_events(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The bulk load hashes ids in DuckDB (`sql_ids`, Python only for strings JSON escapes);
+    over thousands of random events with awkward slots they equal `ids.event_id`."""
+    import random
+    from datetime import datetime
+
+    from warehouse import sql_ids
+    from warehouse.arrow_rows import event_table
+    from warehouse.records import LoadCounts
+    from warehouse.sql_ids import event_ids
+
+    monkeypatch.setattr(sql_ids, "SQL_MIN_ROWS", 0)  # DuckDB for every batch, however small
+
+    rng = random.Random(11)
+    pieces = ["Kyiv", "Kharkiv \"city\"", "back\\slash", "tab\there", "new\nline", "\x00nul",
+              "\x1f", "\x7f del", "Запоріжжя", "東京", "🚀", "\u2028", "'quoted'", "", "a/b"]
+    base = Event.model_validate(EVENT)
+    items = []
+    for n in range(400):
+        aid = article_id(f"{URL}/{n}" + rng.choice(["", "é", "\"x\""]))
+        events = []
+        for k in range(rng.randrange(1, 12)):
+            def slot() -> str | None:
+                return rng.choice([None, *pieces, "".join(rng.sample(pieces, 2))])
+            q = rng.choice([None, 0, 1, -5, 12000, 10**15])
+            events.append(base.model_copy(update={
+                "actor": slot(), "target": slot(), "location": slot(), "quantity": q,
+                "unit": slot() if q is not None else None, "char_start": rng.randrange(10**6),
+                "type": rng.choice(["attack", "casualties", "agreement"])}))
+        items.append((aid, f"u{n}", events, "v1", datetime(2025, 1, 1)))
+    table = event_table(items, LoadCounts())
+    expected = {event_id(aid, e) for aid, _, evs, _, _ in items for e in evs}
+    assert table.num_rows > 2000 and set(table.column("event_id").to_pylist()) == expected
+    plain = [(aid, e) for aid, _, evs, _, _ in items for e in evs
+             if not any(c in (getattr(e, f) or "") for f in ("actor", "target", "location", "unit")
+                        for c in '"\\\x00\x1f\t\n')]
+    assert len(plain) > 200  # DuckDB, not the Python fallback, hashed these
+    import pyarrow as pa
+    keys = pa.table({"article_id": [a for a, _ in plain],
+                     **{f: [getattr(e, f) for _, e in plain] for f in
+                        ("type", "actor", "target", "location", "quantity", "unit", "char_start")}})
+    assert event_ids(keys).to_pylist() == [event_id(a, e) for a, e in plain]

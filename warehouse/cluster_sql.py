@@ -2,10 +2,15 @@
 
 The rules live in one place: the constants below are used both by this SQL and by
 the Python reference functions in `clusters.py` (`date_span`, `quantity_range`),
-so the two cannot drift apart.  Temp tables: `_muster_ev` (events of the blocks
-being refreshed with their article's day and feed), `_muster_seg` (mentions of the
-dirty date segments), `_muster_new_m` / `_muster_aff` (new membership, clusters to
-recompute).
+so the two cannot drift apart.
+
+Each member row (`event_cluster_members`, migration 6) keeps what clustering needs
+of its event: the block, the date span and seen day (days since 1970) and the
+quantity range.  So a refresh reads the blocks it touches from that one narrow
+table, without joining events to articles, and only the events of the batch (and
+the few stored members of the clusters whose row must be recomputed) are read from
+`events` / `articles`.  Placeholders (`{gone}`, `{new}`, ...) name Arrow tables that
+`cluster_refresh.py` registers for one refresh.
 """
 
 from __future__ import annotations
@@ -14,8 +19,23 @@ WINDOW_DAYS = 7
 SPAN_DAYS = {"season": 91}
 QUANTITY_RANGE = {"approx": (0.9, 1.1), "upper": (0.5, 1.0), "lower": (1.0, 2.0)}
 
-BLOCK_SQL = ("e.type, coalesce(e.actor, ''), coalesce(e.target, ''), "
-             "coalesce(lower(trim(e.location)), '')")
+# The stored member columns (after event_id, cluster_id, article_id, mention_rank) and
+# their short names in the SQL below: block b0..b3, span start s, seen day sd, span
+# end e, quantity range q_lo..q_hi, unit.
+MEMBER_DATA: dict[str, tuple[str, str]] = {
+    "block_type": ("b0", "VARCHAR"), "block_actor": ("b1", "VARCHAR"),
+    "block_target": ("b2", "VARCHAR"), "block_place": ("b3", "VARCHAR"),
+    "span_start": ("s", "INTEGER"), "seen_day": ("sd", "INTEGER"),
+    "span_end": ("e", "INTEGER"), "quantity_low": ("q_lo", "DOUBLE"),
+    "quantity_high": ("q_hi", "DOUBLE"), "unit": ("unit", "VARCHAR"),
+}
+SHORT = ", ".join(short for short, _ in MEMBER_DATA.values())
+# Stored rows under their short names (plus their old cluster and rank).
+STORED = ("SELECT event_id, article_id, "
+          + ", ".join(f"{col} AS {short}" for col, (short, _) in MEMBER_DATA.items())
+          + ", cluster_id AS old_cid, mention_rank AS old_rank FROM event_cluster_members")
+MEMBER_COLS = "event_id, cluster_id, article_id, mention_rank, " + ", ".join(MEMBER_DATA)
+BLOCK_KEYS = "b0, b1, b2, b3"
 
 
 def _case(column: str, values: dict[str, float], default: float) -> str:
@@ -24,126 +44,127 @@ def _case(column: str, values: dict[str, float], default: float) -> str:
             + f" ELSE {default!r} END::DOUBLE")
 
 
-# The events of the blocks being refreshed, with what clustering needs of their article,
-# read once per refresh (the big join) into a temp table that the steps below share.
-EVENTS_IN_BLOCKS = """
-CREATE OR REPLACE TEMP TABLE _muster_ev AS
-SELECT e.event_id, e.article_id, e.type, e.actor, e.target, e.location, e.location_country,
-       e.quantity, e.unit, e.quantity_qualifier AS qq, e.date AS d, e.date_precision AS p,
-       e.status, coalesce(a.published, CAST(a.fetched_at AS DATE)) AS seen, a.feed,
-       e.type AS b0, coalesce(e.actor, '') AS b1, coalesce(e.target, '') AS b2,
-       coalesce(lower(trim(e.location)), '') AS b3
-FROM events e JOIN articles a USING (article_id) {where}
-"""
-
 # What clustering needs of each event, computed in SQL so Python gets plain ints and
 # floats: `date_span` and `quantity_range` above, as days since 1970 and DOUBLEs (the
 # same IEEE products as in Python).  Over columns d (date), p (precision), seen.
-SPAN_START = "coalesce(d, seen) - DATE '1970-01-01'"
-SEEN_DAY = "seen - DATE '1970-01-01'"
-SPAN_END = f"""CASE WHEN d IS NULL THEN seen WHEN p = 'month' THEN last_day(d)
+SPAN_START = "(coalesce(d, seen) - DATE '1970-01-01')::INTEGER"
+SEEN_DAY = "(seen - DATE '1970-01-01')::INTEGER"
+SPAN_END = f"""(CASE WHEN d IS NULL THEN seen WHEN p = 'month' THEN last_day(d)
             WHEN p = 'year' THEN make_date(year(d), 12, 31)
             {" ".join(f"WHEN p = '{k}' THEN d + {v}" for k, v in SPAN_DAYS.items())}
-            ELSE d END - DATE '1970-01-01'"""
+            ELSE d END - DATE '1970-01-01')::INTEGER"""
+Q_LO = f"quantity::DOUBLE * {_case('qq', {k: v[0] for k, v in QUANTITY_RANGE.items()}, 1.0)}"
+Q_HI = f"quantity::DOUBLE * {_case('qq', {k: v[1] for k, v in QUANTITY_RANGE.items()}, 1.0)}"
 
-# The events a caller is about to delete, as mentions (read before the DELETE, so
-# `refresh_clusters` knows which date segments lost an event).
-REMOVED = f"""
-SELECT event_id, b0, b1, b2, b3, {SPAN_START} AS s, {SEEN_DAY} AS sd, {SPAN_END} AS e
-FROM (SELECT e.event_id, e.date AS d, e.date_precision AS p,
-             coalesce(a.published, CAST(a.fetched_at AS DATE)) AS seen, {BLOCK_SQL}
-      FROM events e JOIN articles a USING (article_id)
-      WHERE e.article_id IN (SELECT unnest($ids::VARCHAR[])) {{types}}) t(event_id, d, p, seen,
-                                                                      b0, b1, b2, b3)
+# The events just written, as mentions, with what their cluster row needs (their
+# article's seen day and feed): from `{events}` / `{articles}`, either the batch's own
+# Arrow tables (a load) or the stored tables filtered by `{where}` (dirty articles,
+# optionally some types: re-extraction).
+ADDED = f"""
+SELECT event_id, article_id, type AS b0, coalesce(actor, '') AS b1, coalesce(target, '') AS b2,
+       coalesce(lower(trim(location)), '') AS b3, {SPAN_START} AS s, {SEEN_DAY} AS sd,
+       {SPAN_END} AS e, {Q_LO} AS q_lo, {Q_HI} AS q_hi, unit,
+       type, actor, target, location, location_country, quantity, d, status, feed
+FROM (SELECT e.event_id, e.article_id, e.type, e.actor, e.target, e.location,
+             e.location_country, e.quantity, e.unit, e.quantity_qualifier AS qq, e.date AS d,
+             e.date_precision AS p, e.status, a.feed,
+             coalesce(a.published, CAST(a.fetched_at AS DATE)) AS seen
+      FROM {{events}} e JOIN {{articles}} a USING (article_id) {{where}})
 """
+FIELDS = "type, actor, target, location, location_country, quantity, d, status, feed"
+_NO_FIELDS = ", ".join(f"NULL::{dtype} AS {name}" for name, dtype in zip(
+    FIELDS.split(", "), ["VARCHAR"] * 5 + ["BIGINT", "DATE", "VARCHAR", "VARCHAR"], strict=True))
 
-# Each block is cut into *date segments*: in visiting order (span start, seen,
-# event_id), a mention whose span starts after every earlier mention's window (span
-# end + WINDOW_DAYS) has closed starts a new segment.  `assign_block` closes a cluster
-# once a mention starts past its window, so no cluster spans two segments and each
-# segment is clustered on its own with the same result.  A segment is *dirty* when it
-# holds an added event (one of a dirty article) or a removed one; segments are computed
-# over the current and the removed events together, so a clean segment has exactly the
-# events it had before, hence the same clusters, and is left alone: a small batch into
-# a big file re-clusters only the date windows it touches, not its whole blocks.
+# Every mention of the blocks a refresh touches: the stored members that stay
+# (`{stored}`: `STORED`, or none when every member is removed), the added events
+# (`ADDED`, with their cluster-row fields) and the removed members (`{gone}`:
+# `removed_events`), ordered by block and visiting order (span start, seen,
+# event_id).  `mixed`: the block holds a stored member that stays.  Python
+# (`clusters.dirty_segments`) then cuts the mixed blocks into date segments and
+# keeps the dirty ones; a block without stored members is dirty as a whole.
 SEGMENTS = f"""
-CREATE OR REPLACE TEMP TABLE _muster_seg AS
-WITH m AS (
-    SELECT {SPAN_START} AS s, {SEEN_DAY} AS sd, event_id, {SPAN_END} AS e,
-           quantity::DOUBLE * {_case("qq", {k: v[0] for k, v in QUANTITY_RANGE.items()}, 1.0)}
-               AS q_lo,
-           quantity::DOUBLE * {_case("qq", {k: v[1] for k, v in QUANTITY_RANGE.items()}, 1.0)}
-               AS q_hi,
-           unit, b0, b1, b2, b3, {{added}} AS touched, false AS gone
-    FROM _muster_ev
-    {{removed}}
-), g AS (
-    -- RANGE frames over s alone: mentions with the same span start get the same break
-    -- and segment, whatever order a sort leaves ties in (a re-added event also has its
-    -- removed row, with the same keys).
-    SELECT *, coalesce(s > max(e) OVER (PARTITION BY b0, b1, b2, b3 ORDER BY s
-                                        RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-                       + {WINDOW_DAYS}, true)::INTEGER AS brk
-    FROM m
-), h AS (
-    SELECT *, sum(brk) OVER (PARTITION BY b0, b1, b2, b3 ORDER BY s
-                             RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS seg
-    FROM g
-), k AS (
-    SELECT *, bool_or(touched) OVER (PARTITION BY b0, b1, b2, b3, seg) AS dirty_seg FROM h
+WITH add AS ({ADDED}
+), blocks AS (
+    SELECT DISTINCT {BLOCK_KEYS} FROM add
+    UNION SELECT DISTINCT {BLOCK_KEYS} FROM {{gone}}
+), kept AS (
+    SELECT * FROM ({{stored}}) m SEMI JOIN blocks USING ({BLOCK_KEYS})
+    ANTI JOIN {{gone}} g USING (event_id)
+), mixed AS (
+    SELECT DISTINCT {BLOCK_KEYS} FROM kept
+), allm AS (
+    SELECT event_id, article_id, {SHORT}, old_cid, old_rank, false AS touched, false AS gone,
+           {_NO_FIELDS}
+    FROM kept
+    UNION ALL
+    SELECT event_id, article_id, {SHORT}, NULL, NULL, true, false, {FIELDS} FROM add
+    UNION ALL
+    SELECT event_id, article_id, {SHORT}, old_cid, old_rank, true, true, {_NO_FIELDS}
+    FROM {{gone}}
 )
-SELECT s, sd, event_id, e, q_lo, q_hi, unit, b0, b1, b2, b3, seg, gone FROM k WHERE dirty_seg
+SELECT allm.*, x.flag IS NOT NULL AS mixed
+FROM allm LEFT JOIN (SELECT *, true AS flag FROM mixed) x USING ({BLOCK_KEYS})
+ORDER BY {BLOCK_KEYS}, s, sd, event_id, gone
 """
-REMOVED_ROWS = ("UNION ALL SELECT s, sd, event_id, e, NULL, NULL, NULL, b0, b1, b2, b3, true, "
-                 "true FROM {src}")
 
-# The current events of the dirty segments for `membership`: rows are
-# (span start, seen, event_id, span end, quantity low, quantity high, unit, *block, n),
-# ordered by block, segment and visiting order, so each segment is a contiguous run of
-# n rows.  Most segments (n = 1) are one cluster of one event and need no assignment.
-MENTIONS = """
-SELECT s, sd, event_id, e, q_lo, q_hi, unit, b0, b1, b2, b3,
-       count(*) OVER (PARTITION BY b0, b1, b2, b3, seg)::INTEGER AS n
-FROM _muster_seg WHERE NOT gone ORDER BY b0, b1, b2, b3, seg, s, sd, event_id
+# Member rows as stored, from the new membership (`{src}`: `membership`'s rows).
+NEW_ROWS = f"SELECT event_id, cluster_id, article_id, mention_rank, {SHORT} FROM {{src}}"
+
+# A cluster's members for its row (`{n}`: new member rows, with `size` from
+# `membership`): members written in this transaction carry their fields
+# (`SEGMENTS`); others (`CLUSTER_STORED_MEMBERS`, when a recomputed cluster has
+# members that were not written) come from `events` and `articles`.
+CLUSTER_MEMBERS = """
+SELECT cluster_id, mention_rank AS r, size, event_id, article_id, type, actor, target, location,
+       location_country, quantity, unit, d AS date, status, DATE '1970-01-01' + sd AS seen, feed
+FROM {n} WHERE touched
 """
-# A cluster row from its members (rank order).  Ties for the most common quantity go to the
-# one mentioned first; location is the first non-empty one; unit is the first counted one.
-# Clusters of one event (most of them) skip the aggregation: their row is the event's
-# values, written out below exactly as the aggregates give them for a single row.
+CLUSTER_STORED_MEMBERS = """
+UNION ALL
+SELECT n.cluster_id, n.mention_rank, n.size, n.event_id, e.article_id, e.type, e.actor, e.target,
+       e.location, e.location_country, e.quantity, e.unit, e.date, e.status,
+       DATE '1970-01-01' + n.sd, a.feed
+FROM (SELECT * FROM {n} WHERE NOT touched) n JOIN events e USING (event_id)
+JOIN articles a ON a.article_id = e.article_id
+"""
+
+# A cluster row from its members `{m}` (rank order).  Ties for the most common quantity
+# go to the one mentioned first; location is the first non-empty one; unit is the first
+# counted one.  Clusters of one event (most of them, `size` = 1) skip the aggregation:
+# their row is the event's values, written out below exactly as the aggregates give
+# them for a single row.  Distinct counts and lists are list functions over plain
+# `list` aggregates: DuckDB's DISTINCT aggregates cost a hash table each.
 CLUSTER_SQL = """
-WITH m AS (
-    SELECT n.cluster_id, n.mention_rank AS r, e.event_id, e.article_id, e.type, e.actor,
-           e.target, e.location, e.location_country, e.quantity, e.unit, e.d AS date,
-           e.status, e.seen, e.feed
-    FROM _muster_new_m n JOIN _muster_ev e USING (event_id)
-    WHERE n.cluster_id IN (SELECT cluster_id FROM _muster_aff)
-), multi AS (
-    SELECT cluster_id FROM m WHERE r = 2
+WITH m AS ({m}
 ), mm AS (
-    SELECT * FROM m SEMI JOIN multi USING (cluster_id)
+    SELECT * FROM m WHERE size > 1
 ), q AS (
     SELECT cluster_id, arg_max(quantity, n * 4294967296 - r) AS quantity
     FROM (SELECT cluster_id, quantity, count(*) AS n, min(r) AS r FROM mm
           WHERE quantity IS NOT NULL GROUP BY ALL)
     GROUP BY cluster_id
+), agg AS (
+    SELECT cluster_id, arg_min_null(type, r) AS type, arg_min_null(actor, r) AS actor,
+           arg_min_null(target, r) AS target,
+           arg_min(location, r) FILTER (WHERE location <> '') AS location,
+           arg_min(location_country, r) FILTER (WHERE location_country <> '') AS lc,
+           min(quantity) AS qmin, max(quantity) AS qmax,
+           arg_min_null(unit, r) FILTER (WHERE quantity IS NOT NULL) AS unit,
+           min(date) AS d0, max(date) AS d1, min(seen) AS s0, max(seen) AS s1,
+           count(*)::INTEGER AS k, len(list_distinct(list(article_id)))::INTEGER AS na,
+           list_sort(list_distinct(list(feed) FILTER (WHERE feed <> ''))) AS feeds,
+           list_sort(list_distinct(list(status))) AS statuses, arg_min(event_id, r) AS first
+    FROM mm GROUP BY cluster_id
 )
-SELECT cluster_id, arg_min_null(type, r), arg_min_null(actor, r), arg_min_null(target, r),
-       arg_min(location, r) FILTER (WHERE location <> ''),
-       arg_min(location_country, r) FILTER (WHERE location_country <> ''),
-       any_value(q.quantity), min(mm.quantity), max(mm.quantity),
-       arg_min_null(unit, r) FILTER (WHERE mm.quantity IS NOT NULL),
-       min(date), max(date), min(seen), max(seen), count(*)::INTEGER,
-       count(DISTINCT article_id)::INTEGER,
-       (count(DISTINCT feed) FILTER (WHERE feed <> ''))::INTEGER,
-       coalesce(list_sort(list(DISTINCT feed) FILTER (WHERE feed <> '')), []::VARCHAR[]),
-       list_sort(list(DISTINCT status)), arg_min(event_id, r)
-FROM mm LEFT JOIN q USING (cluster_id)
-GROUP BY cluster_id
+SELECT cluster_id, type, actor, target, location, lc, q.quantity, qmin, qmax, unit, d0, d1,
+       s0, s1, k, na, coalesce(len(feeds), 0)::INTEGER, coalesce(feeds, []::VARCHAR[]),
+       statuses, first
+FROM agg LEFT JOIN q USING (cluster_id)
 UNION ALL
 SELECT cluster_id, type, actor, target, CASE WHEN location <> '' THEN location END,
        CASE WHEN location_country <> '' THEN location_country END, quantity, quantity, quantity,
        CASE WHEN quantity IS NOT NULL THEN unit END, date, date, seen, seen, 1::INTEGER,
        1::INTEGER, coalesce(feed <> '', false)::INTEGER,
        CASE WHEN feed <> '' THEN [feed] ELSE []::VARCHAR[] END, [status], event_id
-FROM m ANTI JOIN multi USING (cluster_id)
+FROM m WHERE size = 1
 """

@@ -22,9 +22,10 @@ span, publication day, event_id), and the cluster id hashes the block with the
 earliest member's event_id, so the same events always give the same clusters
 and the same ids, in any process, however the rows arrived.
 
-Clusters are refreshed block by block inside the transaction that changes the
-events (`refresh_clusters`), so they are never out of date and a re-run that
-changes no event changes no cluster row.
+Clusters are refreshed inside the transaction that changes the events
+(`cluster_refresh.refresh_clusters`, which uses `dirty_segments` and
+`membership` below), so they are never out of date and a re-run that changes
+no event changes no cluster row.
 """
 
 from __future__ import annotations
@@ -33,23 +34,17 @@ import calendar
 import hashlib
 import json
 import json.encoder
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from warehouse.arrow_rows import registered
 from warehouse.cluster_sql import (
-    BLOCK_SQL,
-    CLUSTER_SQL,
-    EVENTS_IN_BLOCKS,
-    MENTIONS,
+    MEMBER_DATA,
     QUANTITY_RANGE,
-    REMOVED,
-    REMOVED_ROWS,
-    SEGMENTS,
     SPAN_DAYS,
     WINDOW_DAYS,
 )
@@ -65,7 +60,7 @@ CLUSTER_COLUMNS: dict[str, str] = {
 }
 MEMBER_COLUMNS: dict[str, str] = {
     "event_id": "VARCHAR", "cluster_id": "VARCHAR", "article_id": "VARCHAR",
-    "mention_rank": "INTEGER",
+    "mention_rank": "INTEGER", **{name: dtype for name, (_, dtype) in MEMBER_DATA.items()},
 }
 
 
@@ -101,226 +96,152 @@ def cluster_id(block: Block, first_event_id: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-_WINDOW_INT = WINDOW_DAYS  # spans are whole days in `MENTIONS`
-
-# A mention as a plain tuple, so a block sorts in the fixed visiting order natively
-# (span start, seen, event_id); event_ids are unique, so later fields never decide.
-Mention = tuple[int, int, str, int, float | None, float | None, str | None]
+_WINDOW_INT = WINDOW_DAYS  # spans are whole days in `SEGMENTS`
 
 
-def assign_block(items: list[Mention]) -> list[list[str]]:
-    """Complete-linkage clusters of one block: lists of event_ids, each in mention order.
+def assign_block(i: int, j: int, s: list[int], e: list[int], q_lo: list[float | None],
+                 q_hi: list[float | None], unit: list[str | None], new_cluster: Any,
+                 cl: list[int], ranks: list[int]) -> None:
+    """Complete-linkage clustering of rows i..j-1 (one block or date segment, in visiting
+    order): writes each row's cluster number (`cl`, from `new_cluster(row)`) and rank.
 
     A cluster keeps the running intersection of its members' date windows
     ([start, end + WINDOW_DAYS]) and quantity ranges; a mention joins the first
     open cluster whose intersection it overlaps (same unit when both have a
-    number), else starts a new one.
+    number), else starts a new one.  Mentions come in start order and every
+    span ends no earlier than it starts, so a cluster's window, once past,
+    stays past (it is dropped from `open_`), and an open one always overlaps
+    the next mention's window: only quantities need checking.
     """
-    items.sort()
-    if len(items) == 1:
-        return [[items[0][2]]]
-    clusters: list[list[Any]] = []  # [event_ids, day_lo, day_hi, q_lo, q_hi, unit]
-    open_: list[list[Any]] = []
-    for start, _seen, eid, end, q_lo, q_hi, unit in items:
-        # Later mentions start no earlier, so a cluster whose window closed stays closed.
-        open_ = [c for c in open_ if c[2] >= start]
-        until = end + _WINDOW_INT
-        home = None
+    open_: list[list[Any]] = []  # [number, window end, q_lo, q_hi, unit, members]
+    for r in range(i, j):
+        start, lo, hi = s[r], q_lo[r], q_hi[r]
+        if open_:
+            open_ = [c for c in open_ if c[1] >= start]
+        until = e[r] + _WINDOW_INT
         for c in open_:
-            if max(c[1], start) > min(c[2], until):
+            if lo is not None and c[2] is not None and (
+                    (unit[r] or "") != c[4]
+                    or (c[2] if c[2] > lo else lo) > (c[3] if c[3] < hi else hi)):
                 continue
-            if q_lo is not None and c[3] is not None and (
-                    (unit or "") != (c[5] or "") or max(c[3], q_lo) > min(c[4], q_hi)):
-                continue
-            home = c
+            c[5] += 1
+            cl[r], ranks[r] = c[0], c[5]
+            if until < c[1]:
+                c[1] = until
+            if lo is not None:
+                if c[2] is None:
+                    c[2], c[3], c[4] = lo, hi, unit[r] or ""
+                else:
+                    if lo > c[2]:
+                        c[2] = lo
+                    if hi < c[3]:
+                        c[3] = hi
             break
-        if home is None:
-            home = [[], start, until, None, None, None]
-            clusters.append(home)
-            open_.append(home)
-        home[0].append(eid)
-        home[1], home[2] = max(home[1], start), min(home[2], until)
-        if q_lo is not None:
-            if home[3] is None:
-                home[3], home[4], home[5] = q_lo, q_hi, unit
-            else:
-                home[3], home[4] = max(home[3], q_lo), min(home[4], q_hi)
-    return [c[0] for c in clusters]
-
-
-def membership(table: pa.Table) -> dict[str, list[Any]]:
-    """`event_cluster_members` columns but article_id, from the `MENTIONS` result.
-
-    Segments of one mention become a cluster of one directly; only longer
-    segments go through `assign_block`.
-    """
-    s, sd, eid, e, q_lo, q_hi, unit, b0, b1, b2, b3, n = (c.to_pylist() for c in table.columns)
-    eids: list[str] = []
-    cids: list[str] = []
-    ranks: list[int] = []
-    i, total = 0, len(eid)
-    while i < total:
-        k = n[i]
-        block = (b0[i], b1[i], b2[i], b3[i])
-        if k == 1:
-            eids.append(eid[i])
-            cids.append(cluster_id(block, eid[i]))
-            ranks.append(1)
         else:
-            j = i + k
-            items = list(zip(s[i:j], sd[i:j], eid[i:j], e[i:j], q_lo[i:j], q_hi[i:j], unit[i:j],
-                             strict=True))
-            for members in assign_block(items):
-                eids.extend(members)
-                cids.extend([cluster_id(block, members[0])] * len(members))
-                ranks.extend(range(1, len(members) + 1))
-        i += k
-    return {"event_id": eids, "cluster_id": cids, "mention_rank": ranks}
+            cl[r] = number = new_cluster(r)
+            open_.append([number, until, lo, hi, unit[r] or "", 1] if lo is not None else
+                         [number, until, None, None, "", 1])
 
 
-def blocks_of_articles(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str],
-                       types: Sequence[str] | None = None) -> set[Block]:
-    """The blocks the stored events of these articles (optionally of these types) fall in."""
-    if not article_ids:
-        return set()
-    sql = (f"SELECT DISTINCT {BLOCK_SQL} FROM events e "
-           "WHERE e.article_id IN (SELECT unnest($ids::VARCHAR[]))")
-    params: dict[str, Any] = {"ids": list(article_ids)}
-    if types:
-        sql += " AND e.type IN (SELECT unnest($types::VARCHAR[]))"
-        params["types"] = list(types)
-    return {tuple(r) for r in con.execute(sql, params).fetchall()}  # type: ignore[misc]
+def _run_starts(table: pa.Table, keys: Sequence[str]) -> list[int]:
+    """Row numbers where the value of `keys` changes (runs of equal keys; rows in key order)."""
+    n = table.num_rows
+    if n < 2:
+        return [0] if n else []
+    change = None
+    for name in keys:
+        col = table.column(name)
+        ne = pc.not_equal(col.slice(1), col.slice(0, n - 1))
+        change = ne if change is None else pc.or_(change, ne)
+    return [0, *(pc.add(pc.indices_nonzero(change), 1).to_pylist())]
 
 
-def removed_events(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str],
-                   types: Sequence[str] | None = None) -> pa.Table:
-    """The stored events of these articles (optionally of these types), as mentions.
+_BLOCK = ("b0", "b1", "b2", "b3")
 
-    Call BEFORE deleting them and pass the result to `refresh_clusters(removed=)`:
-    it is how the refresh finds the date segments that lost an event.
+
+def dirty_segments(table: pa.Table) -> pa.Table:
+    """The rows of `SEGMENTS` in dirty date segments, with their segment number `seg`.
+
+    In visiting order, a mention whose span starts after every earlier mention's
+    window (span end + WINDOW_DAYS; mentions with the same start decide
+    together) has closed starts a new segment.  `assign_block` closes a cluster
+    once a mention starts past its window, so no cluster spans two segments and
+    each segment clusters alone to the same result.  A segment is dirty when it
+    holds an added or removed (`touched`) mention; segments are cut over the
+    stored, added and removed mentions together, so a clean segment has exactly
+    its old events, hence its old clusters, and is left alone.  Blocks without
+    a stored member that stays (not `mixed`: all of a fresh file) are dirty as
+    a whole (one segment, 0) and need no cutting.
     """
-    params: dict[str, Any] = {"ids": list(article_ids)}
-    where = ""
-    if types:
-        where = "AND e.type IN (SELECT unnest($types::VARCHAR[]))"
-        params["types"] = list(types)
-    return con.sql(REMOVED.format(types=where), params=params).to_arrow_table()
+    n = table.num_rows
+    starts = _run_starts(table, _BLOCK)
+    mixed = table.column("mixed").take(pa.array(starts, pa.int64())).to_pylist()
+    segs = [0] * n
+    if not any(mixed):
+        return table.append_column("seg", pa.array(segs, pa.int32()))
+    keep = [True] * n
+    s, e, touched = (table.column(c).to_pylist() for c in ("s", "e", "touched"))
+    for i, j, cut in zip(starts, [*starts[1:], n], mixed, strict=True):
+        if not cut:
+            continue
+        seg, first, dirty = 0, i, False
+        done = group = None  # latest window end before the current start; of the current start
+        prev = None
+        for r in range(i, j):
+            if s[r] != prev:
+                if group is not None:
+                    done = group if done is None or group > done else done
+                prev, group = s[r], None
+                if done is None or s[r] > done + WINDOW_DAYS:
+                    if not dirty:
+                        keep[first:r] = [False] * (r - first)
+                    seg, first, dirty = seg + 1, r, False
+            group = e[r] if group is None or e[r] > group else group
+            dirty = dirty or touched[r]
+            segs[r] = seg
+        if not dirty:
+            keep[first:j] = [False] * (j - first)
+    return table.append_column("seg", pa.array(segs, pa.int32())).filter(
+        pa.array(keep, pa.bool_()))
 
 
-def blocks_of_removed(removed: pa.Table) -> set[Block]:
-    """The blocks of a `removed_events` table."""
-    cols = [removed.column(f"b{i}").to_pylist() for i in range(4)]
-    return set(zip(*cols, strict=True))  # type: ignore[arg-type]
+def membership(table: pa.Table) -> tuple[pa.Array, list[int], list[int]]:
+    """Each row's (cluster_id, mention_rank, cluster size), for the current mentions of
+    `SEGMENTS` (every row of a dirty segment but the removed ones, in its order:
+    block, segment, span start, seen day, event_id).
 
-
-def blocks_of_table(con: duckdb.DuckDBPyConnection, events: pa.Table) -> set[Block]:
-    """The blocks of the events in an Arrow table about to be (or just) inserted."""
-    if events.num_rows == 0:
-        return set()
-    with registered(con, events) as src:
-        return {tuple(r) for r in  # type: ignore[misc]
-                con.execute(f"SELECT DISTINCT {BLOCK_SQL} FROM {src} e").fetchall()}
-
-
-def refresh_clusters(con: duckdb.DuckDBPyConnection, blocks: Iterable[Block] | None = None,
-                     dirty_articles: Sequence[str] | None = None,
-                     removed: pa.Table | None = None) -> int:
-    """Recompute the clusters of `blocks` (None: all) from the events now stored.
-
-    Call inside the transaction that changed the events, with the blocks of
-    both the removed and the added events; `dirty_articles`: every article
-    whose events or article row were written (None: re-cluster everything in
-    `blocks`); `removed`: the deleted events (`removed_events`, read before the
-    DELETE; None: nothing was deleted).  With `dirty_articles`, only the date
-    segments holding an event of a dirty article or a removed event are
-    re-clustered.  Returns the number of cluster rows written.
+    Segments of one mention become a cluster of one directly; longer ones go
+    through `assign_block`.  The text `cluster_id` hashes is built from a
+    per-block prefix; ids and sizes are spread to the rows with ``take``.
     """
-    block_list = None if blocks is None else sorted(set(blocks))
-    if block_list is not None and not block_list:
-        return 0
-    dirty = pa.table({"id": pa.array(list(dirty_articles or []), pa.string())})
-    gone = removed if removed is not None else pa.table(
-        {"event_id": pa.array([], pa.string()), **{f"b{i}": pa.array([], pa.string())
-                                                   for i in range(4)},
-         "s": pa.array([], pa.int64()), "sd": pa.array([], pa.int64()),
-         "e": pa.array([], pa.int64())})
-    with registered(con, dirty) as dirty_src, registered(con, gone) as gone_src:
-        if block_list is None:
-            return _refresh(con, "", None, gone_src)
-        cols = list(zip(*block_list, strict=True))
-        table = pa.table({f"b{i}": pa.array(list(c), pa.string()) for i, c in enumerate(cols)})
-        with registered(con, table) as src:
-            where = (f" SEMI JOIN {src} b ON e.type = b.b0 AND coalesce(e.actor, '') = b.b1 AND "
-                     "coalesce(e.target, '') = b.b2 AND "
-                     "coalesce(lower(trim(e.location)), '') = b.b3")
-            return _refresh(con, where, None if dirty_articles is None else dirty_src, gone_src)
+    total = table.num_rows
+    if not total:
+        return pa.array([], pa.string()), [], []
+    starts = _run_starts(table, (*_BLOCK, "seg"))
+    at = pa.array(starts, pa.int64())
+    blocks = list(zip(*(table.column(f"b{k}").take(at).to_pylist() for k in range(4)),
+                      strict=True))
+    eid = table.column("event_id").to_pylist()
+    s, e, q_lo, q_hi, unit = (table.column(c).to_pylist()
+                              for c in ("s", "e", "q_lo", "q_hi", "unit"))
+    cl = [0] * total
+    ranks = [1] * total
+    cids: list[str] = []
+    sha, enc = hashlib.sha256, _encode_ascii
+    prefix = ""
 
+    def new_cluster(row: int) -> int:
+        cids.append(sha((prefix + enc(eid[row]) + "]").encode()).hexdigest()[:16])
+        return len(cids) - 1
 
-_TEMP = ("_muster_ev", "_muster_seg", "_muster_new_m", "_muster_old_m", "_muster_gone_m",
-         "_muster_add_m", "_muster_aff", "_muster_new_c", "_muster_old_c")
-
-
-def _refresh(con: duckdb.DuckDBPyConnection, where: str, dirty: str | None, gone: str) -> int:
-    """`refresh_clusters` for the blocks selected by `where` (a semi join on alias e, or '').
-
-    Python does only what SQL cannot: the order-dependent assignment of each
-    event to a cluster, for the dirty date segments only (`SEGMENTS`; all of
-    them when `dirty` is None).  Everything else is SQL over temp tables: the
-    member rows that differ from the stored ones; the clusters whose row may
-    differ (a member changed, or a member's article is in `dirty`, the name of
-    a one-column table of article ids); their rows aggregated and compared
-    with the stored ones.  Only differing rows are deleted and inserted, so a
-    load touching a big block rewrites a few rows.  `gone` names the table of
-    removed events (`removed_events`).
-    """
-    con.execute(EVENTS_IN_BLOCKS.format(where=where))
-    added = "true" if dirty is None else f"article_id IN (SELECT id FROM {dirty})"
-    con.execute(SEGMENTS.format(added=added, removed=REMOVED_ROWS.format(src=gone)))
-    new_m = membership(con.sql(MENTIONS).to_arrow_table())
-    mcols, ccols = ", ".join(MEMBER_COLUMNS), ", ".join(CLUSTER_COLUMNS)
-    with registered(con, pa.table({k: pa.array(v, pa.int32() if k == "mention_rank" else
-                                                pa.string()) for k, v in new_m.items()})) as src:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _muster_new_m AS SELECT {mcols} "
-                    f"FROM {src} JOIN _muster_ev USING (event_id)")
-    # The stored members of the clusters being recomputed: every cluster of the blocks,
-    # or (dirty given) every cluster holding an event of a dirty segment, removed or not
-    # (old clusters never span segments, so these are whole clusters).
-    if dirty is None:
-        old = f"SELECT cluster_id FROM event_clusters e{where}"
-    else:
-        old = ("SELECT cluster_id FROM event_cluster_members WHERE event_id IN "
-               "(SELECT event_id FROM _muster_seg)")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _muster_old_m AS SELECT {mcols} FROM "
-                f"event_cluster_members WHERE cluster_id IN ({old})")
-    con.execute("CREATE OR REPLACE TEMP TABLE _muster_gone_m AS "
-                "SELECT * FROM _muster_old_m EXCEPT SELECT * FROM _muster_new_m")
-    con.execute("CREATE OR REPLACE TEMP TABLE _muster_add_m AS "
-                "SELECT * FROM _muster_new_m EXCEPT SELECT * FROM _muster_old_m")
-    if dirty is None:
-        affected = ("SELECT cluster_id FROM _muster_new_m UNION "
-                    f"SELECT cluster_id FROM event_clusters e{where}")
-    else:
-        affected = ("SELECT cluster_id FROM _muster_gone_m UNION "
-                    "SELECT cluster_id FROM _muster_add_m UNION "
-                    f"SELECT cluster_id FROM _muster_new_m SEMI JOIN {dirty} d ON article_id = d.id "
-                    f"UNION SELECT cluster_id FROM _muster_old_m SEMI JOIN {dirty} d "
-                    "ON article_id = d.id")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _muster_aff AS {affected}")
-    con.execute("CREATE OR REPLACE TEMP TABLE _muster_new_c AS " + CLUSTER_SQL)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _muster_old_c AS SELECT {ccols} "
-                "FROM event_clusters WHERE cluster_id IN (SELECT cluster_id FROM _muster_aff)")
-    con.execute("DELETE FROM event_clusters WHERE cluster_id IN (SELECT cluster_id FROM "
-                "(SELECT * FROM _muster_old_c EXCEPT SELECT * FROM _muster_new_c))")
-    con.execute("DELETE FROM event_cluster_members WHERE event_id IN "
-                "(SELECT event_id FROM _muster_gone_m)")
-    row = con.execute(f"INSERT INTO event_clusters ({ccols}) SELECT * FROM "
-                      "(SELECT * FROM _muster_new_c EXCEPT SELECT * FROM _muster_old_c)").fetchone()
-    con.execute(f"INSERT INTO event_cluster_members ({mcols}) SELECT * FROM _muster_add_m")
-    for name in _TEMP:
-        con.execute(f"DROP TABLE {name}")
-    return int(row[0]) if row else 0
-
-
-def rebuild_all(con: duckdb.DuckDBPyConnection) -> None:
-    """Migration hook: cluster the events already in a file being upgraded."""
-    refresh_clusters(con, None)
+    last: tuple[str, ...] = ()
+    for i, j, block in zip(starts, [*starts[1:], total], blocks, strict=True):
+        if block != last:  # the text cluster_id hashes, up to the first member's id
+            last, prefix = block, '["cluster",' + ",".join(map(enc, block)) + ","
+        if j - i == 1:
+            cl[i] = new_cluster(i)
+        else:
+            assign_block(i, j, s, e, q_lo, q_hi, unit, new_cluster, cl, ranks)
+    members = Counter(cl)
+    ids = pa.array(cids, pa.string()).take(pa.array(cl, pa.int64()))
+    return ids, ranks, list(map(members.__getitem__, cl))

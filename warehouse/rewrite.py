@@ -23,12 +23,7 @@ from typing import Any
 import duckdb
 
 from extractors.model import Event
-from warehouse.clusters import (
-    blocks_of_articles,
-    blocks_of_removed,
-    refresh_clusters,
-    removed_events,
-)
+from warehouse.cluster_refresh import refresh_clusters, removed_events
 from warehouse.records import LoadCounts, utcnow
 
 
@@ -156,7 +151,6 @@ def replace_events(con: duckdb.DuckDBPyConnection, updates: Sequence[EventReplac
                     outcome, len(old), len(new), added, removed, now))
     counts.warnings.extend(load_counts.warnings)
     removed = removed_events(con, changed, types) if changed else None
-    blocks = blocks_of_removed(removed) if removed is not None else set()
     if changed:
         con.execute("DELETE FROM events WHERE article_id IN (SELECT unnest($ids::VARCHAR[]))"
                     + type_filter, {"ids": changed, **type_params})
@@ -169,7 +163,7 @@ def replace_events(con: duckdb.DuckDBPyConnection, updates: Sequence[EventReplac
         con.execute("UPDATE articles SET extractor_version = $v, loaded_at = $now "
                     "WHERE article_id IN (SELECT unnest($ids::VARCHAR[]))",
                     {"v": version, "now": now, "ids": changed + restamped})
-    refresh_clusters(con, blocks | blocks_of_articles(con, changed, types), changed, removed)
+    refresh_clusters(con, changed, removed, types)
     if log:
         con.execute(
             "INSERT INTO reextract_log SELECT * FROM (SELECT unnest($r::VARCHAR[]), "

@@ -149,7 +149,8 @@ def event_columns(items: Iterable[tuple[str, str, Sequence[Event], str, Any]],
     """`events` columns (EVENT_COLUMNS order) as Python lists (`scan_events`' rules).
 
     Used for the small row-wise paths (re-extraction compares rows); the bulk
-    load builds Arrow columns from the same scan (`arrow_rows.event_table`).
+    load builds Arrow columns by the same rules without a per-event loop
+    (`arrow_rows.event_table`; a test compares the two).
     """
     scan = scan_events(items, counts)
     present = [name for name in EVENT_FIELD_TYPES if name in Event.model_fields]

@@ -229,6 +229,19 @@ SCHEMA: dict[str, dict[str, object]] = {
             "cluster_id": "its cluster (event_clusters.cluster_id)",
             "article_id": "the event's article (articles.article_id)",
             "mention_rank": "1 for the earliest mention, then in date, publication and id order",
+            "block_type": "clustering input: the event's type",
+            "block_actor": "clustering input: the event's actor ('' for none)",
+            "block_target": "clustering input: the event's target ('' for none)",
+            "block_place": "clustering input: lower(trim(location)) ('' for none)",
+            "span_start": "clustering input: first day the event may have happened on "
+                          "(days since 1970-01-01; undated: its article's day)",
+            "seen_day": "clustering input: its article's publication (else fetch) day, "
+                        "days since 1970-01-01",
+            "span_end": "clustering input: last day of the event's date span (days since "
+                        "1970-01-01)",
+            "quantity_low": "clustering input: lowest value the reported quantity allows",
+            "quantity_high": "clustering input: highest value the reported quantity allows",
+            "unit": "clustering input: the event's unit",
         },
     },
     "reextract_log": {

@@ -37,12 +37,7 @@ from warehouse.arrow_rows import (
     registered,
     table_from_rows,
 )
-from warehouse.clusters import (
-    blocks_of_removed,
-    blocks_of_table,
-    refresh_clusters,
-    removed_events,
-)
+from warehouse.cluster_refresh import refresh_clusters, removed_events
 from warehouse.errors import WarehouseError, WarehouseWriteError
 from warehouse.records import (
     ArticleRecord,
@@ -103,6 +98,13 @@ def _id_list(con: duckdb.DuckDBPyConnection, sql: str, values: Iterable[str]) ->
     return {row[0] for row in con.execute(sql, {"ids": ids}).fetchall()}
 
 
+def _writer(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """The writer runs DuckDB on one thread: a batch's statements are too small to gain from
+    a second one (measured on a 100,000-event load: 0.15 s less CPU and no more wall time)."""
+    con.execute("SET threads = 1").fetchall()  # fetched: an unfinished result blocks register()
+    return con
+
+
 def _stored_versions(con: duckdb.DuckDBPyConnection,
                      ids: list[str]) -> dict[str, tuple[str, str]]:
     """(content_hash, extractor_version) of the stored articles among `ids`."""
@@ -144,7 +146,7 @@ class Warehouse:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise WarehouseError(f"Cannot create the directory of {self.path}: {exc}") from exc
-        con = open_duckdb(self.path, read_only=False, lock_timeout=self.lock_timeout)
+        con = _writer(open_duckdb(self.path, read_only=False, lock_timeout=self.lock_timeout))
         try:
             migrate(con, label=str(self.path))
         except BaseException:
@@ -175,7 +177,7 @@ class Warehouse:
             return
         con, self._fresh = self._fresh, None
         if con is None:
-            con = open_duckdb(self.path, read_only=False, lock_timeout=self.lock_timeout)
+            con = _writer(open_duckdb(self.path, read_only=False, lock_timeout=self.lock_timeout))
         try:
             yield con
         finally:
@@ -263,17 +265,17 @@ class Warehouse:
                                    to_utc_naive(rec.extracted_at) or now)
                                   for aid, rec in written), counts)
             removed = removed_events(con, replaced) if replaced else None
-            blocks = blocks_of_removed(removed) if removed is not None else set()
             if replaced:
                 deleted = con.execute(
                     "DELETE FROM events WHERE article_id IN (SELECT unnest($ids::VARCHAR[]))",
                     {"ids": replaced}).fetchone()
                 counts.events_deleted = int(deleted[0]) if deleted else 0
-            insert_table(con, "articles", article_table(written, now),
+            articles = article_table(written, now)
+            insert_table(con, "articles", articles,
                          verb="INSERT OR REPLACE" if replaced else "INSERT")
             _insert_events(con, events)
-            refresh_clusters(con, blocks | blocks_of_table(con, events),
-                             [aid for aid, _ in written], removed)
+            refresh_clusters(con, [aid for aid, _ in written], removed,
+                             written=(events, articles))
         counts.events_written = events.num_rows
         return counts
 
