@@ -95,6 +95,8 @@ def run_batches(
             submit_next()
         while window:
             batch, future = window.popleft()
+            if not future.done():  # waiting for the cluster: others may have the file
+                sinks.release_held(settings)
             with p.timing("fetch"):  # waiting for the cluster: fetch, clean and extract there
                 fetched = future.result()
             for stage in ("fetch", "clean", "extract"):

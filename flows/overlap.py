@@ -12,7 +12,8 @@ What stays as before:
   (tests/test_reliability_kill.py): nothing is lost, only refetched.
 - Page requests (with the validators stored for each URL) are read from the warehouse in
   this thread, before the load of the batch in hand: the fetch thread never opens the file.
-- The loop holds one connection to the file for all its batches (``sinks.held_for_batches``).
+- The loop holds one connection to the file across its batches, and lets go of it while it
+  waits for the workers (``sinks.held_for_batches``, ``sinks.release_held``).
 
 Plain functions, shared by the Prefect flow and the no-Prefect run (benchmarks/plain_pipeline.py).
 """
@@ -56,6 +57,8 @@ def process_batches(
         try:
             while window:
                 batch, future = window.popleft()
+                if not future.done():  # waiting for the workers: others may have the file
+                    sinks.release_held(settings)
                 fetched = future.result()
                 fetch_next()  # the next batch is fetched and cleaned while this one loads
                 load(batch, fetched)

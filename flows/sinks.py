@@ -8,12 +8,13 @@ state there but writes articles and events as partitioned Parquet under
 A run's batch loop holds one connection to the DuckDB file (:func:`held_for_batches`)
 instead of opening it three times a batch (page validators, duplicate check, load). Each
 open reads the catalog (~11 ms) and each close after a write checkpoints (~17 ms): at
-batches of 50 that was ~2 ms of the run's own CPU per page. What does not change: every
-batch is still one transaction (a kill loses no committed batch: DuckDB replays its
-WAL), and when the file is locked as the loop starts (someone holds it open), batches
-open it one by one as before, so a batch that still cannot be written is spooled
-(``warehouse/spool.py``). Readers never needed the live file: ``muster sql`` answers from
-the snapshot the run publishes when it ends (docs/internal-contracts.md).
+batches of 50 that was ~2 ms of the run's own CPU per page. While the loop waits for the
+workers' next batch it lets go of the file (:func:`release_held`), and the next use opens
+it again, so other processes (``muster reextract``, a DuckDB CLI) still get the file
+between batches as before. What does not change: every batch is one transaction (a kill
+loses no committed batch: DuckDB replays its WAL), and a file locked by someone else when
+it is needed is handled as before: page validators and the duplicate check go without,
+and the batch is spooled (``warehouse/spool.py``) for the next run.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +31,18 @@ from warehouse.parquet_sink import open_warehouse
 
 from flows.settings import MusterSettings
 
-__all__ = ["batch_warehouse", "held_for_batches", "held_warehouse", "warehouse_for"]
+__all__ = ["batch_warehouse", "held_for_batches", "held_warehouse", "release_held",
+           "warehouse_for"]
 
-_HELD: ContextVar[tuple[Path, Warehouse] | None] = ContextVar("muster_held", default=None)
+
+@dataclass
+class _Hold:
+    path: Path
+    warehouse: Warehouse
+    is_open: bool = True
+
+
+_HELD: ContextVar[_Hold | None] = ContextVar("muster_held", default=None)
 
 
 def warehouse_for(settings: MusterSettings, **kwargs: Any) -> Warehouse:
@@ -58,18 +69,38 @@ def held_for_batches(settings: MusterSettings) -> Iterator[Warehouse | None]:
     except WarehouseLockedError:
         yield None
         return
-    token = _HELD.set((Path(settings.db_path), wh))
+    hold = _Hold(Path(settings.db_path), wh)
+    token = _HELD.set(hold)
     try:
         yield wh
     finally:
         _HELD.reset(token)
-        wh.close()
+        if hold.is_open:
+            wh.close()
 
 
 def held_warehouse(settings: MusterSettings) -> Warehouse | None:
-    """The warehouse a surrounding :func:`held_for_batches` holds for this file, if any."""
-    held = _HELD.get()
-    return held[1] if held is not None and held[0] == Path(settings.db_path) else None
+    """The warehouse a surrounding :func:`held_for_batches` holds for this file, if any.
+
+    Reopened here if :func:`release_held` let go of it; that open waits for the file like
+    any other and raises `WarehouseLockedError` if it stays locked (callers handle it as
+    they handle a locked file: no validators, no duplicate check, or a spooled batch).
+    """
+    hold = _HELD.get()
+    if hold is None or hold.path != Path(settings.db_path):
+        return None
+    if not hold.is_open:
+        hold.warehouse.open()
+        hold.is_open = True
+    return hold.warehouse
+
+
+def release_held(settings: MusterSettings) -> None:
+    """Let go of the held file while the loop waits (checkpoints it; the next use reopens)."""
+    hold = _HELD.get()
+    if hold is not None and hold.is_open and hold.path == Path(settings.db_path):
+        hold.warehouse.close()
+        hold.is_open = False
 
 
 @contextmanager
