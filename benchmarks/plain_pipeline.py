@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     run_id = str(uuid.uuid4())
     report = steps.RunReport(run_id=run_id, db_path=str(settings.db_path))
     feeds = steps.resolve_feeds(settings, None)
+    from flows import parallel  # as `muster run` does when it hands over to the flow
+
+    parallel.prestart(cached_ruleset(settings.configs_dir), settings.workers)
     with Warehouse(settings.db_path) as wh:
         wh.start_run(run_id, None, {"benchmark": "plain"})
     status = "failed"

@@ -19,7 +19,7 @@ from extractors.model import Event
 from ingest.clean import CleanArticle, clean_html
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["PageOutcome", "page_work"]
+__all__ = ["PageOutcome", "page_work", "ready"]
 
 
 class _Timing(Protocol):
@@ -55,6 +55,11 @@ def page_work(
     with progress.timing("extract") if progress else contextlib.nullcontext():
         events = extract(art.text, art.published or published, rs, title=art.title or title)
     return PageOutcome(article=art, events=events)
+
+
+def ready() -> int:
+    """A no-op task: submitting one per worker starts the pool ahead of the first page."""
+    return os.getpid()
 
 
 _worker_ruleset: RuleSet | None = None

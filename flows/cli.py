@@ -97,6 +97,10 @@ def run(
         if not (dry_run or always_flow) and _ran_without_flow(
                 settings, feed, tag, max_articles, db, feeds, started):
             return
+        if settings.task_runner != "dask":  # workers start while Prefect does
+            from flows import parallel
+
+            parallel.prestart(_ruleset(settings.configs_dir), settings.workers)
 
         from flows import progress
         from flows.prefect_flows import pipeline

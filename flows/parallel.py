@@ -42,10 +42,11 @@ from ingest.crawl import Crawler, PageRequest
 from ingest.fetch import FetchLimits, FetchResult, make_client
 from pydantic import BaseModel, ConfigDict
 
-from flows.clean_worker import PageOutcome, _init_worker, page_work
+from flows.clean_worker import PageOutcome, _init_worker, page_work, ready
 from flows.progress import NullProgress
 
-__all__ = ["FetchedBatch", "PageOutcome", "fetch_and_clean", "page_work", "pool_size", "shutdown"]
+__all__ = ["FetchedBatch", "PageOutcome", "fetch_and_clean", "page_work", "pool_size", "prestart",
+           "shutdown"]
 
 
 class FetchedBatch(BaseModel):
@@ -89,6 +90,28 @@ def _get_pool(ruleset: RuleSet, workers: int) -> ProcessPoolExecutor:
             )
             _pool_key = key
         return _pool
+
+
+def prestart(ruleset: RuleSet, workers: int | None = None) -> None:
+    """Start the worker processes now, in the background, instead of on the first page.
+
+    Starting them (the forkserver imports trafilatura, each worker unpickles the rule set)
+    takes ~1.5 s, during which the first pages wait. ``muster run`` calls this when it
+    hands over to the flow, so the start overlaps Prefect's own start-up instead.
+    """
+    n = pool_size(workers)
+    if n <= 1:
+        return
+
+    def start() -> None:
+        try:
+            pool = _get_pool(ruleset, n)
+            for _ in range(n):
+                pool.submit(ready)
+        except Exception:  # noqa: BLE001, S110 - the first page starts (or works without) it
+            pass
+
+    threading.Thread(target=start, name="muster-pool-start", daemon=True).start()
 
 
 def shutdown() -> None:

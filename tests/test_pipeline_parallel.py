@@ -112,6 +112,26 @@ def test_no_pool_for_a_batch_with_nothing_to_clean(
     assert parallel._pool is None
 
 
+def test_prestarted_workers_are_the_ones_that_clean(
+    http_server: LocalHTTPServer, ruleset: RuleSet
+) -> None:
+    import time
+
+    from flows.clean_worker import ready
+
+    parallel.prestart(ruleset, workers=2)
+    deadline = time.monotonic() + 60
+    while parallel._pool is None or len(parallel._pool._processes or {}) < 2:
+        assert time.monotonic() < deadline, "the workers never started"
+        time.sleep(0.05)
+    pool, started = parallel._pool, set(parallel._pool._processes)
+    assert pool.submit(ready).result(timeout=60) in started
+    requests, items = _batch(http_server)
+    batch = parallel.fetch_and_clean(requests, items, LIMITS, ruleset, workers=2)
+    assert sum(o is not None and o.article is not None for o in batch.outcomes) >= 2
+    assert parallel._pool is pool and set(pool._processes) == started  # no second start
+
+
 def test_a_killed_worker_loses_no_page(http_server: LocalHTTPServer, ruleset: RuleSet) -> None:
     requests, items = _batch(http_server)
     expected = _summary(parallel.fetch_and_clean(requests, items, LIMITS, ruleset, workers=0))
