@@ -95,7 +95,7 @@ def run_batches(
             submit_next()
         while window:
             batch, future = window.popleft()
-            if not future.done():  # waiting for the cluster: others may have the file
+            if not _finished(future):  # waiting for the cluster: others may have the file
                 sinks.release_held(settings)
             with p.timing("fetch"):  # waiting for the cluster: fetch, clean and extract there
                 fetched = future.result()
@@ -104,3 +104,9 @@ def run_batches(
             report.merge(steps.load_batch(settings, batch, fetched, ruleset.version, run_id,
                                           dry_run, p))
             submit_next()
+
+
+def _finished(future: Any) -> bool:
+    """Whether a Prefect-Dask future's result is there (its Dask future says; unknown: no)."""
+    done = getattr(getattr(future, "wrapped_future", future), "done", None)
+    return bool(done()) if callable(done) else False
