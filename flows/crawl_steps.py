@@ -146,8 +146,8 @@ def page_requests(settings: MusterSettings, items: Sequence[FeedItem]) -> list[P
     """The batch's page requests, with the validators stored for each URL (conditional GET)."""
     states: dict[str, UrlState] = {}
     urls = [i.url for i in items]
-    held = sinks.held_warehouse(settings)  # the run's batch loop holds the file
     try:
+        held = sinks.held_warehouse(settings)  # the run's batch loop holds the file
         if held is not None:
             states = get_url_states(held, urls)
         else:
@@ -175,8 +175,8 @@ def drop_duplicate_content(
 
     owners: dict[str, str] = {}
     hashes = [r.content_hash or "" for r in records]
-    held = sinks.held_warehouse(settings)
     try:
+        held = sinks.held_warehouse(settings)  # reopening it may find the file locked
         if held is not None:
             owners = hash_owners(held, hashes)
         else:

@@ -176,3 +176,31 @@ def test_another_process_gets_the_file_while_the_loop_waits_for_pages(
     assert got_file[0] < loop_end, "the other process only got the file after the loop"
     assert not [f for f in report.failures if f.reason == "db_locked_spooled"]
     assert report.articles_new == _counts(settings.db_path)["articles"] > 0
+
+
+def test_file_taken_while_released_degrades_like_a_locked_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reopening the released file finds it locked: no validators, no duplicate check,
+    the batch spooled; nothing raises."""
+    from warehouse import ArticleRecord
+
+    settings = load_settings(db_path=tmp_path / "live.duckdb")
+    monkeypatch.setattr(sinks, "Warehouse", functools.partial(Warehouse, lock_timeout=0.3))
+    item = FeedItem(url="https://news.example/a", feed="t")
+    record = ArticleRecord(url=item.url, feed="t", text="North Korea sent troops.",
+                           content_hash="h1", extractor_version="v")
+    with sinks.held_for_batches(settings) as held:
+        assert held is not None
+        sinks.release_held(settings)
+        holder = subprocess.Popen([sys.executable, "-c", HOLDER, "rw", str(settings.db_path),
+                                   "60"], stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+            requests = crawl_steps.page_requests(settings, [item])
+            report = pipeline.RunReport(run_id="r", db_path=str(settings.db_path))
+            kept = crawl_steps.drop_duplicate_content(settings, [record], report)
+        finally:
+            holder.kill()
+            holder.wait()
+    assert [r.url for r in requests] == [item.url] and requests[0].validators is None
+    assert kept == [record] and not report.failures
