@@ -173,6 +173,23 @@ def save_feed_states(
                 wh.save_feed_state(poll.feed, urls[poll.feed], poll.etag, poll.last_modified, status)
 
 
+def polled_items(polls: Iterable[FeedPoll], max_per_feed: int | None) -> dict[str, FeedItem]:
+    """The polls' items by canonical URL, the first feed's item kept for a URL in several."""
+    unique: dict[str, FeedItem] = {}
+    for poll in polls:
+        for item in poll.items[: max_per_feed or None]:
+            unique.setdefault(canonicalize(item.url), item)
+    return unique
+
+
+def stored_urls(settings: MusterSettings, wh: Warehouse, urls: Iterable[str]) -> set[str]:
+    """The URLs among ``urls`` already stored and not due for a (conditional) refetch."""
+    seen = wh.seen_urls(list(urls))
+    if settings.refetch_after is not None:
+        seen -= crawl_steps.stale_urls(wh, seen, settings.refetch_after)
+    return seen
+
+
 def plan_items(
     settings: MusterSettings,
     polls: Iterable[FeedPoll],
@@ -181,18 +198,13 @@ def plan_items(
     progress: NullProgress | None = None,
 ) -> list[FeedItem]:
     """New items only: de-duplicated across feeds and skipping URLs already stored."""
-    unique: dict[str, FeedItem] = {}
-    for poll in polls:
-        for item in poll.items[: max_per_feed or None]:
-            unique.setdefault(canonicalize(item.url), item)
+    unique = polled_items(polls, max_per_feed)
     with sinks.warehouse_for(settings) as wh:  # seen URLs and spool: the sink's too
         if not report.dry_run:  # load batches a locked file kept back last time, first
             drained = spool.drain(wh, settings.db_path)
             report.articles_new += drained.articles_new
             report.events_written += drained.events_written
-        seen = wh.seen_urls(list(unique))
-        if settings.refetch_after is not None:  # stored but due for a (conditional) refetch
-            seen -= crawl_steps.stale_urls(wh, seen, settings.refetch_after)
+        seen = stored_urls(settings, wh, unique)
     report.articles_seen_before += len(seen)
     planned = [item for url, item in unique.items() if url not in seen]
     p = progress or current()

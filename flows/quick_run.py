@@ -27,7 +27,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from ingest.feeds import FeedConfig
-from ingest.urls import canonicalize
 from warehouse import Warehouse, WarehouseLockedError
 from warehouse.spool import pending
 
@@ -76,12 +75,9 @@ def run_if_nothing_new(
 
 def _anything_to_fetch(settings: MusterSettings, polls: Sequence[Any],
                        max_per_feed: int | None) -> bool:
-    """True if planning these polls would fetch a page (new or due for refetch)."""
-    urls = {canonicalize(i.url) for p in polls for i in p.items[: max_per_feed or None]}
+    """True if planning these polls would fetch a page (``plan_items`` minus the spool)."""
+    urls = set(steps.polled_items(polls, max_per_feed))
     if not urls:
         return False
     with sinks.warehouse_for(settings) as wh:
-        seen = wh.seen_urls(list(urls))
-        if settings.refetch_after is not None:
-            seen -= crawl_steps.stale_urls(wh, seen, settings.refetch_after)
-    return bool(urls - seen)
+        return bool(urls - steps.stored_urls(settings, wh, urls))
