@@ -205,11 +205,10 @@ def _ran_without_flow(settings, feed, tag, max_articles, db, feeds, started) -> 
     """Record a run with nothing new without starting Prefect (flows/quick_run.py)."""
     from flows.pipeline import resolve_feeds
     from flows.quick_run import run_if_nothing_new
+    from flows.run_report import run_parameters
     from flows.summary import render_summary
 
-    params = {"feeds": feed or None, "tags": tag or None, "max_articles_per_feed": max_articles,
-              "since": None, "dry_run": False, "db_path": str(settings.db_path),
-              "feeds_path": str(settings.feeds_path)}
+    params = run_parameters(settings, feed, tag, max_articles)
     report = run_if_nothing_new(settings, resolve_feeds(settings, feed or None, tag or None),
                                 params, max_articles or settings.max_articles_per_feed)
     if report is None:

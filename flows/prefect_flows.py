@@ -28,6 +28,7 @@ from flows.overlap import process_batches
 from flows.parallel import FetchedBatch
 from flows.rules_cache import cached_ruleset
 from flows.run_guard import single_writer
+from flows.run_report import run_parameters
 from flows.settings import MusterSettings, load_settings
 
 
@@ -116,15 +117,7 @@ def pipeline(
     run_id = str(flow_run.get_id() or uuid.uuid4())
     report = steps.RunReport(run_id=run_id, db_path=str(settings.db_path), dry_run=dry_run)
     feed_configs = steps.resolve_feeds(settings, feeds, tags)
-    params = {
-        "feeds": feeds,
-        "tags": tags,
-        "max_articles_per_feed": max_articles_per_feed,
-        "since": since.isoformat() if since else None,
-        "dry_run": dry_run,
-        "db_path": str(settings.db_path),
-        "feeds_path": str(settings.feeds_path),
-    }
+    params = run_parameters(settings, feeds, tags, max_articles_per_feed, since, dry_run)
     with Warehouse(settings.db_path) as wh:
         wh.start_run(run_id, flow_run.get_id(), params)
     status = "failed"

@@ -7,12 +7,18 @@ other; ``flows.pipeline`` re-exports both names.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from warehouse import Warehouse
 from warehouse.snapshot import default_snapshot_path
+
+if TYPE_CHECKING:
+    from flows.settings import MusterSettings
 
 
 @dataclass
@@ -99,3 +105,23 @@ def publish_snapshot_if_changed(wh: Warehouse, report: RunReport) -> Path | None
     if report.dry_run or (not data_changed(report) and default_snapshot_path(wh.path).is_file()):
         return None
     return wh.publish_snapshot()
+
+
+def run_parameters(
+    settings: MusterSettings,
+    feeds: Sequence[str] | None = None,
+    tags: Sequence[str] | None = None,
+    max_articles_per_feed: int | None = None,
+    since: dt.date | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """A pipeline run's parameters as the ``runs`` table stores them (flow or CLI alike)."""
+    return {
+        "feeds": list(feeds) if feeds is not None else None,
+        "tags": list(tags) if tags is not None else None,
+        "max_articles_per_feed": max_articles_per_feed,
+        "since": since.isoformat() if since else None,
+        "dry_run": dry_run,
+        "db_path": str(settings.db_path),
+        "feeds_path": str(settings.feeds_path),
+    }
