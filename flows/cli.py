@@ -86,8 +86,8 @@ def run(
         # Validate the configuration before paying for Prefect's start-up, so a typo is
         # one sentence in a second, not a failed flow run with a traceback in its log.
         settings = load_settings(db_path=db, feeds_path=feeds)
-        resolve_feeds(settings, feed or None, tag or None)
-        _ruleset(settings.configs_dir)
+        feed_configs = resolve_feeds(settings, feed or None, tag or None)
+        ruleset = _ruleset(settings.configs_dir)
         # Same for the database: unwritable folder, a file locked by another process or
         # made by a newer Muster.  Opening it also creates and migrates a new file.
         check_writable(Path(settings.db_path), "database")
@@ -95,12 +95,12 @@ def run(
             pass
         started = time.perf_counter()
         if not (dry_run or always_flow) and _ran_without_flow(
-                settings, feed, tag, max_articles, db, feeds, started):
+                settings, feed_configs, feed, tag, max_articles, started):
             return
         if settings.task_runner != "dask":  # workers start while Prefect does
             from flows import parallel
 
-            parallel.prestart(_ruleset(settings.configs_dir), settings.workers)
+            parallel.prestart(ruleset, settings.workers)
 
         from flows import progress
         from flows.prefect_flows import pipeline
@@ -201,16 +201,15 @@ def sql(
         err.print(f"wrote {n} row(s) to {out_file}")
 
 
-def _ran_without_flow(settings, feed, tag, max_articles, db, feeds, started) -> bool:  # type: ignore[no-untyped-def]
+def _ran_without_flow(settings, feed_configs, feed, tag, max_articles, started) -> bool:  # type: ignore[no-untyped-def]
     """Record a run with nothing new without starting Prefect (flows/quick_run.py)."""
-    from flows.pipeline import resolve_feeds
     from flows.quick_run import run_if_nothing_new
     from flows.run_report import run_parameters
     from flows.summary import render_summary
 
     params = run_parameters(settings, feed, tag, max_articles)
-    report = run_if_nothing_new(settings, resolve_feeds(settings, feed or None, tag or None),
-                                params, max_articles or settings.max_articles_per_feed)
+    report = run_if_nothing_new(settings, feed_configs, params,
+                                max_articles or settings.max_articles_per_feed)
     if report is None:
         return False
     out.print("Nothing new in any feed: the run is recorded without a Prefect flow run "
