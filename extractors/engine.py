@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from bisect import bisect_right
 from functools import cached_property
 from typing import Any
 
@@ -22,7 +21,7 @@ from extractors.doers import NON_STATE, PARTY_GAP, STATE_GROUP, actor_units, vic
 from extractors.mentions import Mention, find_actors, find_places, find_weapons
 from extractors.merge import drop_test_launches_as_attacks, inherit_from_attack, merge_events, target_condemned_attack
 from extractors.model import Event
-from extractors.prefilter import prefilter_for
+from extractors.prefilter import trigger_hits
 from extractors.quantities import Quantity, find_quantities
 from extractors.slots import (
     Unit,
@@ -346,20 +345,7 @@ def _extract(text: str, published: Any, rs: RuleSet) -> list[Event]:
     discourse = Discourse(history)
     sentences = split_sentences(text, norm)
     starts = [x.start for x in sentences]
-    hits: dict[int, list[tuple[CompiledRule, int, int]]] = {}
-    lower = norm.lower()
-    same_len = len(lower) == len(norm)
-    maybe = prefilter_for(rs).candidates(lower) if same_len else None
-    for k, rule in enumerate(rs.rules):  # one pass per rule over the whole text, bucketed by sentence
-        if maybe is not None and k not in maybe:
-            continue  # none of its trigger's keywords occurs in the text
-        matches = rule.trigger_lc.finditer(lower) if same_len else rule.trigger.finditer(norm)
-        for m in matches:
-            i = bisect_right(starts, m.start()) - 1
-            if i >= 0 and m.end() <= sentences[i].end:
-                bucket = hits.setdefault(i, [])
-                if len(bucket) < MAX_HITS_PER_SENTENCE:
-                    bucket.append((rule, m.start() - starts[i], m.end() - starts[i]))
+    hits = trigger_hits(rs, norm, starts, [x.end for x in sentences], MAX_HITS_PER_SENTENCE)
     for i, sent in enumerate(sentences):
         an = _analyse(sent, rs, pub)
         an.later = sentences[i + 1:i + 4]

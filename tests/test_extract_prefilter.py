@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import extractors.engine as engine
+import extractors.prefilter as prefilter
 from extractors import extract
 from extractors.loader import load_ruleset
 from extractors.prefilter import Prefilter, trigger_keys
@@ -55,11 +55,21 @@ def test_prefilter_never_changes_the_events(monkeypatch):
     docs = _devset_texts()
     with_pf = [[e.model_dump() for e in extract(t, p, RS)] for t, p in docs]
 
-    class ScanAll:
-        def candidates(self, lower: str) -> set[int]:
-            return set(range(len(RS.rules)))
+    class ScanAll:  # every rule over the whole text, as before the prefilter
+        def windows(self, lower: str, starts: list[int], ends: list[int]) -> dict:
+            return dict.fromkeys(range(len(RS.rules)), [(0, len(lower))])
 
-    monkeypatch.setattr(engine, "prefilter_for", lambda rs: ScanAll())
+    monkeypatch.setattr(prefilter, "prefilter_for", lambda rs: ScanAll())
     without = [[e.model_dump() for e in extract(t, p, RS)] for t, p in docs]
     assert sum(map(len, with_pf)) > 100  # the comparison covers real events
     assert with_pf == without
+
+
+def test_stretches_cover_the_keyword_sentences_from_the_one_before():
+    pf = Prefilter(RS.rules)
+    text = "the weather was fine. markets rose. the group claimed responsibility for it. rain."
+    starts = [0, 22, 36, 77]
+    ends = [21, 35, 76, 82]
+    rule = next(i for i, r in enumerate(RS.rules) if r.id == "attack.claimed_responsibility")
+    assert pf.windows(text, starts, ends)[rule] == [(22, 76)]  # sentence 2, from sentence 1
+    assert rule not in pf.windows("the weather was fine.", [0], [21])
