@@ -76,3 +76,107 @@ def test_a_huge_broken_json_ld_block_is_skipped() -> None:
     meta = page_metadata(load_html(_page_with_json_ld(block)), "https://news.example/a")
     # Not "Jane Reporter": trafilatura's regex fallback would dig it out, in quadratic time.
     assert (meta.author, meta.title) == ("Meta Author", "Troops sent")
+
+
+# --- the exact shortcuts page_metadata takes (see ingest/page_meta.py) ------------------
+
+def _all_trees() -> list:  # type: ignore[type-arg]
+    return [_tree(p) for p in PAGES]
+
+
+def test_shortcuts_are_active() -> None:
+    """The shortcuts are proven for trafilatura's audited code only; a different version
+    makes them fall back to trafilatura's own functions (still correct, but slower). This
+    fails then, so that the new code is audited (and the hashes updated) on purpose."""
+    from ingest.page_meta import _audited, _normalize_json, _normalize_json_function
+
+    assert _audited() is not None
+    assert _normalize_json_function() is _normalize_json
+
+
+def test_byline_candidates_are_trafilaturas_xpaths() -> None:
+    """The Python byline tests select what AUTHOR_XPATHS select: on every stored page and on
+    a page made of every clause of the three expressions (hits and near misses)."""
+    from trafilatura.xpaths import AUTHOR_XPATHS
+
+    from ingest.page_meta import _byline_candidates
+
+    values = ["author", "authorname", "author-name", "AuthorName", "authorName", "Author",
+              "byline", "Byline", "username", "byl", "BBL", "author name", "AuthorCard",
+              "AuthorURL", "zuozhe", "bianji", "xiaobian", "channel-name", "submitted-by",
+              "posted-by", "journalist-name", "screenname", "writer", "x-writer-y", "auth",
+              "AUTHOR", "by-line", "", "name author"]
+    attrs = ["class", "id", "rel", "itemprop", "data-testid", "data-component"]
+    tags = ["a", "address", "div", "link", "p", "span", "strong", "h3", "h4", "section", "li"]
+    cells = "".join(f'<{t} {a}="{v}">x</{t}>' if t != "link" else f'<link {a}="{v}">'
+                    for t in tags for a in attrs for v in values)
+    synthetic = load_html(f"<html><head></head><body>{cells}<author>A B</author></body></html>")
+    for tree in [synthetic, *_all_trees()]:
+        ours = _byline_candidates(tree)
+        assert ours is not None
+        assert ours == [x(tree) for x in AUTHOR_XPATHS]
+
+
+AUTHOR_CASES = [
+    # a byline with a date inside: pruning deletes the <time> and joins the text around it
+    '<div class="byline">By <a href="/j">Jane Roe</a><time>May 1</time>, staff</div>',
+    # a byline inside a comments section is pruned away, the next one is used
+    '<div class="comments"><span class="author">Troll Person</span></div>'
+    '<p class="author">Kim Lee</p>',
+    # nested candidates; figure caption credits are pruned
+    '<div class="author-box"><figure><span class="author">Photo Guy</span></figure>'
+    '<span class="author-name">Ann Smith</span></div>',
+    # the first XPath finds only too-long text, the third one a short byline
+    '<span class="author">' + "word " * 40 + '</span><em data-component="Byline">Bo Li</em>',
+    # rel='me' reads a child <rel> element's text: trafilatura's own path
+    '<a><rel>m<time>x</time>e</rel>Rel Person</a>',
+    # nothing at all
+    "<p>No byline here.</p>",
+    # a sidebar wrapping a byline, and a tail after a pruned element
+    '<div class="sidebar"><p class="byline">Side Bar</p></div><div class="byline">'
+    '<span class="date">today</span>Real Author</div>',
+]
+
+
+@pytest.mark.parametrize("body", AUTHOR_CASES)
+def test_author_without_the_copy_on_crafted_pages(body: str) -> None:
+    from trafilatura.metadata import extract_author
+
+    from ingest.page_meta import extract_author_unpruned
+
+    from lxml.html import tostring
+
+    tree = load_html(f"<html><head><title>t</title></head><body>{body}</body></html>")
+    before = tostring(tree)
+    assert extract_author_unpruned(tree) == extract_author(tree)
+    assert tostring(tree) == before  # pruning happened on copies only
+
+
+def test_author_without_the_copy_on_every_stored_page() -> None:
+    from trafilatura.metadata import extract_author
+
+    from ingest.page_meta import extract_author_unpruned
+
+    trees = _all_trees()
+    found = [extract_author(t) for t in trees]
+    assert sum(a is not None for a in found) >= 200  # the comparison is not vacuous
+    assert [extract_author_unpruned(t) for t in trees] == found
+
+
+def test_json_ld_normalisation_is_trafilaturas() -> None:
+    """The minifier and ``_normalize_json`` give trafilatura's strings on every stored
+    JSON-LD block and on escapes, entities, tags and lone surrogates."""
+    from trafilatura.json_metadata import normalize_json
+    from trafilatura.metadata import JSON_MINIFY
+
+    from ingest.page_meta import _normalize_json
+
+    xpath = './/script[@type="application/ld+json" or @type="application/settings+json"]'
+    blocks = [e.text for t in _all_trees() for e in t.xpath(xpath) if e.text]
+    assert len(blocks) >= 300
+    blocks += ['{"a": "x\\ud83d\\ude00 \\u00e9 <b>y</b> &amp; \\n\\t"}', "x\ud800y\\",
+               '{ "unterminated: "a b }', '  {"k" :\t"v  w"}\n', "\\"]
+    for block in blocks:
+        minified = "".join(filter(None, JSON_MINIFY.split(block)))
+        assert minified == JSON_MINIFY.sub(r"\1", block)
+        assert _normalize_json(minified) == normalize_json(minified)
