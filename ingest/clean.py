@@ -22,7 +22,10 @@ import codecs
 import hashlib
 import re
 import unicodedata
+from copy import copy
 from datetime import date
+from functools import cache
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from lxml.html import HtmlElement
@@ -93,7 +96,13 @@ def normalise_text(text: str) -> str:
 
 def content_hash(text: str) -> str:
     """sha256 hex of :func:`normalise_text` (stable across re-wrapping and markup changes)."""
-    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+    return _hash_normalised(normalise_text(text))
+
+
+def _hash_normalised(normalised: str) -> str:
+    """:func:`content_hash` of a text already through :func:`normalise_text` (``_clean``
+    has it from its length check: normalising twice was most of the hashing cost)."""
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
 
 
 def _codec(name: bytes | str | None) -> str | None:
@@ -249,8 +258,14 @@ def clean_html(
 
 
 def _link_texts(tree: HtmlElement) -> set[str]:
-    """The normalised text of every link on the page."""
-    return {normalise_text(a.text_content()) for a in tree.iter("a")} - {""}
+    """The normalised text of every link on the page.
+
+    ``text_content()`` is an XPath ``string()`` call; a link with no child nodes other than
+    text (``len`` counts elements, comments and processing instructions), seven in ten, has
+    that string as its ``.text``, read without the call.
+    """
+    return {normalise_text(a.text_content() if len(a) else a.text or "")
+            for a in tree.iter("a")} - {""}
 
 
 def _only_links(text: str, anchors: set[str]) -> bool:
@@ -260,6 +275,36 @@ def _only_links(text: str, anchors: set[str]) -> bool:
     lines = [normalise_text(line) for line in text.splitlines() if line.strip()]
     total = sum(len(line) for line in lines)
     return total > 0 and sum(len(line) for line in lines if line in anchors) >= 0.9 * total
+
+
+@cache
+def _extraction_options() -> Any:
+    """trafilatura's options for every page, built once per process.
+
+    Building them reads trafilatura's settings file through configparser, ~0.25 ms a page
+    when ``bare_extraction`` does it for each call.
+    """
+    from trafilatura.settings import Extractor
+
+    return Extractor(
+        output_format="python",  # bare_extraction's default: the text as ``doc.text``
+        with_metadata=False,  # only the fields we store, below (ingest/page_meta.py)
+        comments=False,
+        tables=True,
+        precision=False,
+        dedup=False,
+        # No readability/jusText fallback: 14 % of the clean time, and on the 439 zyte and
+        # fundus pages the text is as good without it (benchmarks/README.md, "Cleaning").
+        fast=True,
+    )
+
+
+def _options_for(url: str) -> Any:
+    """The shared options with this page's URL, as ``bare_extraction(url=url)`` sets it."""
+    options = copy(_extraction_options())  # trafilatura never changes them, but be sure
+    options.url = url
+    options.source = url.encode("utf-8", "replace").decode("utf-8")
+    return options
 
 
 def _clean(body: bytes | str, url: str, min_chars: int, charset: str | None = None) -> CleanResult:
@@ -278,21 +323,13 @@ def _clean(body: bytes | str, url: str, min_chars: int, charset: str | None = No
     anchors = _link_texts(tree)  # before extraction, which may prune the tree
     doc = trafilatura.bare_extraction(
         tree,  # trafilatura works on its own copy: ``tree`` stays whole for the metadata
-        url=url,
-        with_metadata=False,  # only the fields we store, below (ingest/page_meta.py)
-        include_comments=False,
-        include_tables=True,
-        favor_precision=False,
-        deduplicate=False,
-        # No readability/jusText fallback: 14 % of the clean time, and on the 439 zyte and
-        # fundus pages the text is as good without it (benchmarks/README.md, "Cleaning").
-        fast=True,
+        options=_options_for(url),
     )
     text = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
-    if len(normalise_text(text)) < min_chars:
+    normalised = normalise_text(text)  # measured here, hashed below
+    if len(normalised) < min_chars:
         return CleanResult(
-            error="no_text",
-            detail=f"{len(normalise_text(text))} characters of text (< {min_chars})",
+            error="no_text", detail=f"{len(normalised)} characters of text (< {min_chars})"
         )
     if _only_links(text, anchors):
         return CleanResult(error="no_text", detail="the page is only navigation links")
@@ -309,6 +346,6 @@ def _clean(body: bytes | str, url: str, min_chars: int, charset: str | None = No
         published=_to_date(meta.date),
         language=pick_language(lang, text),
         text=text,
-        content_hash=content_hash(text),
+        content_hash=_hash_normalised(normalised),
     )
     return CleanResult(article=article)

@@ -216,3 +216,20 @@ def test_fundus_benchmark_quality() -> None:
     assert dates >= 0.93 * n
     assert titles >= 0.70 * n
     assert sum(scores) / len(scores) >= 0.90
+
+
+# --- _link_texts reads plain links' .text: the same as text_content() on every page ------
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="shared data not available")
+def test_link_texts_on_every_stored_page() -> None:
+    from trafilatura.utils import load_html
+
+    from ingest.clean import _link_texts
+
+    pages = sorted((SHARED / "zyte" / "html").glob("*.html.gz")) + sorted(
+        FUNDUS.glob("*/*.html.gz"))
+    assert len(pages) >= 400
+    for page in pages:
+        tree = load_html(decode_html(gzip.decompress(page.read_bytes())))
+        assert _link_texts(tree) == {
+            normalise_text(a.text_content()) for a in tree.iter("a")} - {""}, page.name
