@@ -19,6 +19,8 @@ from extractors.model import Event
 from ingest.clean import CleanArticle, clean_html
 from pydantic import BaseModel, ConfigDict
 
+from flows.extract_scope import extraction_skip_reason
+
 __all__ = ["PageOutcome", "page_work", "ready"]
 
 
@@ -39,11 +41,13 @@ class PageOutcome(BaseModel):
 
 def page_work(
     body: bytes, url: str, charset: str | None, published: dt.date | None, title: str | None,
-    ruleset: RuleSet | None = None, progress: _Timing | None = None,
+    language: str | None = None, ruleset: RuleSet | None = None, progress: _Timing | None = None,
 ) -> PageOutcome:
     """Clean one page and extract its events; never raises (the worker function).
 
-    ``published`` and ``title`` come from the feed item: used when the page has none.
+    ``published``, ``title`` and ``language`` come from the feed item (its feed's setting):
+    used when the page has none. An article the run will not extract (``not_english``,
+    ``flows/extract_scope.py``) gets no events here, rather than events thrown away later.
     """
     rs = ruleset if ruleset is not None else _worker_ruleset
     assert rs is not None, "page_work runs in a pool worker or with a ruleset"
@@ -52,6 +56,8 @@ def page_work(
     art = cleaned.article
     if art is None:
         return PageOutcome(error=cleaned.error or "no_text", detail=cleaned.detail)
+    if extraction_skip_reason(art.language or language):
+        return PageOutcome(article=art)
     with progress.timing("extract") if progress else contextlib.nullcontext():
         events = extract(art.text, art.published or published, rs, title=art.title or title)
     return PageOutcome(article=art, events=events)

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from ingest.crawl import PageRequest
 from ingest.feeds import FeedConfig, is_local
 from ingest.fetch import FetchResult
-from ingest.language import same_language
 from ingest.poll import FeedItem, FeedPoll
 from warehouse import ArticleRecord, FeedState, Warehouse, WarehouseLockedError
 from warehouse.url_state import (
@@ -29,6 +28,7 @@ from warehouse.url_state import (
 )
 
 from flows import sinks
+from flows.extract_scope import extraction_skip_reason
 
 if TYPE_CHECKING:
     from flows.pipeline import RunReport
@@ -49,24 +49,6 @@ __all__ = [
 
 # Not fetched (or not extracted) on purpose (a rule said no), as opposed to failed.
 SKIP_REASONS = frozenset({"robots_disallowed", "blocked_url", "duplicate_content", "not_english"})
-
-# The language the extraction rules are written in: configs/rules and configs/lexicons are
-# English keyword and pattern lists, so on other languages they would only add noise.
-RULES_LANGUAGE = "en"
-
-
-def extraction_skip_reason(language: str | None) -> str | None:
-    """Why an article in ``language`` gets no extraction (None: extract it).
-
-    A known language other than :data:`RULES_LANGUAGE` is ``not_english``: the article is
-    still stored (with its language), only the rules skip it. An unknown language (no
-    declaration, no confident detection, no feed setting) is extracted: dropping it would
-    lose English articles from sites that declare nothing, for a few extra non-matches.
-    """
-    if language is None or same_language(language, RULES_LANGUAGE):
-        return None
-    return "not_english"
-
 
 def page_outcome(result: FetchResult, reason: str | None) -> str:
     """fetch_log ``outcome`` of a page: ok, not_modified, skipped (a rule said no) or error."""

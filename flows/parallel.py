@@ -175,7 +175,8 @@ def fetch_and_clean(
         item = items[i]
         published = getattr(item, "published", None)
         jobs[i] = (result.body, result.final_url or result.url, charset_of(result.content_type),
-                   published.date() if published else None, getattr(item, "title", None))
+                   published.date() if published else None, getattr(item, "title", None),
+                   getattr(item, "language", None))
         if feeder is not None:
             feeder.put(i, jobs[i])
 

@@ -143,3 +143,26 @@ def test_a_killed_worker_loses_no_page(http_server: LocalHTTPServer, ruleset: Ru
         os.kill(pid, signal.SIGKILL)
     again = parallel.fetch_and_clean(requests, items, LIMITS, ruleset, workers=2)
     assert _summary(again) == expected
+
+
+
+def test_workers_skip_extraction_the_run_would_throw_away(
+    ruleset: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A German article is cleaned but not extracted in the worker (the run stores it as
+    ``not_english`` with no events); the English seed is extracted as before."""
+    from flows import clean_worker
+
+    calls: list[str] = []
+    real = clean_worker.extract
+    monkeypatch.setattr(clean_worker, "extract",
+                        lambda text, *a, **k: calls.append(text[:20]) or real(text, *a, **k))
+    german = gzip.decompress((PAGES / "fundus_de_BR_2024_04_22.html.gz").read_bytes())
+    out = clean_worker.page_work(german, "http://127.0.0.1/de.html", None, None, None,
+                                 ruleset=ruleset)
+    assert out.article is not None and out.article.language == "de"
+    assert out.events == [] and calls == []
+    seed = clean_worker.page_work(SEED_HTML.read_bytes(), "http://127.0.0.1/a/seed.html", None,
+                                  None, None, "de", ruleset=ruleset)  # detection beats the feed's "de"
+    assert seed.article is not None and seed.article.language == "en"
+    assert seed.events and len(calls) == 1
