@@ -103,10 +103,10 @@ def run(
             parallel.prestart(ruleset, settings.workers)
 
         from flows import progress
-        from flows.prefect_flows import pipeline
+        from flows.prefect_flows import pipeline, terminal_run
         from flows.summary import render_summary
 
-        with progress.install(progress.for_stream(sys.stdout, out)) as reporter:
+        with terminal_run(), progress.install(progress.for_stream(sys.stdout, out)) as reporter:
             report = pipeline(
                 feeds=feed or None,
                 tags=tag or None,

@@ -101,3 +101,24 @@ def test_run_by_tag(tmp_path: Path, feeds_file: Path, http_server: LocalHTTPServ
     proc = muster("run", "--db", str(db), "--feeds", str(tagged), "--tag", "asia", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert http_server.hits("/atom.xml") == 1 and http_server.hits("/other.xml") == 0
+
+
+def test_terminal_runs_send_no_heartbeats_unless_the_user_set_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``muster run`` turns Prefect's flow-run heartbeats off (their thread delays the end of
+    every run by up to a second) but keeps a frequency the user set."""
+    from prefect.settings import get_current_settings
+
+    from flows.prefect_flows import terminal_run
+
+    for name in ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY"):
+        monkeypatch.delenv(name, raising=False)
+    before = get_current_settings().flows.heartbeat_frequency
+    assert before is not None  # Prefect's default sends them: the test is not vacuous
+    with terminal_run():
+        assert get_current_settings().flows.heartbeat_frequency is None
+    assert get_current_settings().flows.heartbeat_frequency == before
+    monkeypatch.setenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "60")
+    with terminal_run():
+        assert get_current_settings().flows.heartbeat_frequency == before
