@@ -88,7 +88,7 @@ def trigger_keys(pattern: str) -> frozenset[str] | None:
 
 
 class Prefilter:
-    """One keyword automaton for a rule set; ``candidates`` names the rules worth scanning."""
+    """One keyword automaton for a rule set; ``windows`` says where each rule is worth scanning."""
 
     def __init__(self, rules: tuple[Any, ...]) -> None:
         self.always: list[int] = []
@@ -106,14 +106,6 @@ class Prefilter:
         self._empty = not index
         if not self._empty:
             self._auto.make_automaton()
-
-    def candidates(self, lower: str) -> set[int]:
-        """Indexes of the rules whose trigger may match ``lower`` (a lower-cased text)."""
-        found = set(self.always)
-        if not self._empty:
-            for _end, ids in self._auto.iter(lower):
-                found.update(ids)
-        return found
 
     def windows(
         self, lower: str, starts: Sequence[int], ends: Sequence[int]

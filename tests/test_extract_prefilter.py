@@ -37,10 +37,12 @@ def test_no_keywords_means_always_scanned(pattern: str):
 
 def test_a_rule_is_skipped_only_when_none_of_its_keywords_occurs():
     pf = Prefilter(RS.rules)
-    ids = {RS.rules[i].id for i in pf.candidates("the weather was fine in paris.")}
-    assert "attack.claimed_responsibility" not in ids
-    ids = {RS.rules[i].id for i in pf.candidates("the group claimed responsibility for it.")}
-    assert "attack.claimed_responsibility" in ids
+
+    def ids(text: str) -> set[str]:
+        return {RS.rules[i].id for i in pf.windows(text, [0], [len(text)])}
+
+    assert "attack.claimed_responsibility" not in ids("the weather was fine in paris.")
+    assert "attack.claimed_responsibility" in ids("the group claimed responsibility for it.")
 
 
 def _devset_texts() -> list[tuple[str, str | None]]:
