@@ -8,10 +8,9 @@ This module calls the same trafilatura functions, in the same order and with the
 precedence (``<meta>`` tags, then JSON-LD, then the page's own title and byline markup,
 then htmldate), for the four fields ``ingest.clean`` uses, so the values are trafilatura's
 own; tests/test_ingest_page_meta.py checks them against trafilatura's full metadata on
-every stored page. Two parts are done differently, with the same result, because they were
-most of the remaining cost: the author (``extract_author_unpruned``: no copy of the page)
-and the JSON-LD normalisation (``_normalize_json``); both are proven for the audited
-trafilatura code only and fall back to trafilatura's own functions for any other.
+every stored page. One part is done differently, with the same result, because it was most
+of the remaining cost: the author (``extract_author_unpruned``: no copy of the page), proven
+for the audited trafilatura code only, with trafilatura's own function for any other.
 """
 
 from __future__ import annotations
@@ -106,10 +105,8 @@ def _json_ld(tree: HtmlElement, meta: Any) -> Any:
     """
     import json
 
-    from trafilatura.json_metadata import extract_json, extract_json_parse_error
+    from trafilatura.json_metadata import extract_json, extract_json_parse_error, normalize_json
     from trafilatura.metadata import JSON_MINIFY
-
-    normalize_json = _normalize_json_function()
 
     # trafilatura's XPath './/script[@type="application/ld+json" or
     # @type="application/settings+json"]' as a C-level walk: same elements, a third cheaper.
@@ -122,49 +119,12 @@ def _json_ld(tree: HtmlElement, meta: Any) -> Any:
             except (json.JSONDecodeError, RecursionError):
                 _LOG.info("skipped a %d-character JSON-LD block that is not JSON", len(elem.text))
             continue
-        # = JSON_MINIFY.sub(r"\1", elem.text), trafilatura's minifier: split yields the text
-        # between matches and group 1 (None for a whitespace match), so joining the non-empty
-        # parts is the same string, without a Python template expansion per match (-40 %).
-        text = normalize_json("".join(filter(None, JSON_MINIFY.split(elem.text))))
+        text = normalize_json(JSON_MINIFY.sub(r"\1", elem.text))
         try:
             meta = extract_json(json.loads(text, strict=False), meta)
         except json.JSONDecodeError:
             meta = extract_json_parse_error(text, meta)
     return meta
-
-
-_NORMALIZE_JSON_SHA256 = "0de27e0e4bdaf2f2327ca37b22a78ce6a71f5d7feafff3c0c485866b125e30f5"
-_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
-@cache
-def _normalize_json_function() -> Callable[[str], str]:
-    """``_normalize_json`` if trafilatura's ``normalize_json`` is the audited one, else that."""
-    from trafilatura.json_metadata import normalize_json
-
-    try:
-        source = inspect.getsource(normalize_json)
-    except (OSError, TypeError):
-        return normalize_json
-    same = hashlib.sha256(source.encode()).hexdigest() == _NORMALIZE_JSON_SHA256
-    return _normalize_json if same else normalize_json
-
-
-def _normalize_json(string: str) -> str:
-    """``trafilatura.json_metadata.normalize_json`` (2.3.1), line for line, except that lone
-    surrogates (U+D800-U+DFFF) are dropped by one regex instead of a Python test per
-    character: 80 % of its time on the stored pages' JSON-LD."""
-    from html import unescape
-
-    from trafilatura.json_metadata import JSON_UNICODE_REPLACE
-    from trafilatura.utils import HTML_STRIP_TAGS, trim
-
-    if "\\" in string:
-        string = string.replace("\\n", "").replace("\\r", "").replace("\\t", "")
-        string = JSON_UNICODE_REPLACE.sub(lambda match: chr(int(match[1], 16)), string)
-        string = _SURROGATES.sub("", string)
-        string = unescape(string)
-    return trim(HTML_STRIP_TAGS.sub("", string))
 
 
 # --- Authors without trafilatura's whole-tree copy -------------------------------------

@@ -88,10 +88,9 @@ def test_shortcuts_are_active() -> None:
     """The shortcuts are proven for trafilatura's audited code only; a different version
     makes them fall back to trafilatura's own functions (still correct, but slower). This
     fails then, so that the new code is audited (and the hashes updated) on purpose."""
-    from ingest.page_meta import _audited, _normalize_json, _normalize_json_function
+    from ingest.page_meta import _audited
 
     assert _audited() is not None
-    assert _normalize_json_function() is _normalize_json
 
 
 def test_byline_candidates_are_trafilaturas_xpaths() -> None:
@@ -161,22 +160,3 @@ def test_author_without_the_copy_on_every_stored_page() -> None:
     found = [extract_author(t) for t in trees]
     assert sum(a is not None for a in found) >= 200  # the comparison is not vacuous
     assert [extract_author_unpruned(t) for t in trees] == found
-
-
-def test_json_ld_normalisation_is_trafilaturas() -> None:
-    """The minifier and ``_normalize_json`` give trafilatura's strings on every stored
-    JSON-LD block and on escapes, entities, tags and lone surrogates."""
-    from trafilatura.json_metadata import normalize_json
-    from trafilatura.metadata import JSON_MINIFY
-
-    from ingest.page_meta import _normalize_json
-
-    xpath = './/script[@type="application/ld+json" or @type="application/settings+json"]'
-    blocks = [e.text for t in _all_trees() for e in t.xpath(xpath) if e.text]
-    assert len(blocks) >= 300
-    blocks += ['{"a": "x\\ud83d\\ude00 \\u00e9 <b>y</b> &amp; \\n\\t"}', "x\ud800y\\",
-               '{ "unterminated: "a b }', '  {"k" :\t"v  w"}\n', "\\"]
-    for block in blocks:
-        minified = "".join(filter(None, JSON_MINIFY.split(block)))
-        assert minified == JSON_MINIFY.sub(r"\1", block)
-        assert _normalize_json(minified) == normalize_json(minified)
