@@ -58,13 +58,12 @@ def page_metadata(tree: HtmlElement, url: str) -> PageMeta:
     """
     from htmldate import find_date
     from trafilatura.metadata import (
+        META_URL,
         examine_meta,
-        extract_meta_json,
         extract_sitename,
         extract_title,
         extract_url,
     )
-    from trafilatura.metadata import META_URL
     from trafilatura.settings import set_date_params
 
     meta = examine_meta(tree)

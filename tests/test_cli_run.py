@@ -5,7 +5,6 @@ No ``PREFECT_API_URL`` is set, so this also proves the no-server (ephemeral) mod
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
