@@ -5,9 +5,9 @@ wrong charsets, truncated markup, binary junk. It therefore never raises; failur
 :class:`CleanResult` with a reason code (``empty_body``, ``no_text``, ``parse_error``).
 
 Why it is shaped this way:
-- Bytes are decoded here (BOM, then the declared charset, then UTF-8, then
-  charset-normalizer, then cp1252 with replacement) so the same page always decodes the
-  same way regardless of what trafilatura's own guesser would do.
+- Bytes are decoded and parsed by :mod:`ingest.html_tree` (BOM, then the declared
+  charset, then UTF-8, then charset-normalizer, then cp1252 with replacement) so the same
+  page always decodes the same way regardless of what trafilatura's own guesser would do.
 - Canonical URL and declared language come from the page head (``<link rel=canonical>``,
   ``<html lang>``), read by us: trafilatura's ``url`` field mixes canonical and og:url.
   The declared language is then checked against the text (:mod:`ingest.language`):
@@ -18,7 +18,6 @@ Why it is shaped this way:
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import re
 import unicodedata
@@ -31,6 +30,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml.html import HtmlElement
 from pydantic import BaseModel, ConfigDict
 
+from ingest.html_tree import decode_html, decode_page, parse_html
 from ingest.language import pick_language
 from ingest.page_meta import page_metadata
 from ingest.urls import canonicalize
@@ -46,22 +46,8 @@ __all__ = [
 ]
 
 MIN_TEXT_CHARS = 100
-_META_CHARSET = re.compile(
-    rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
-)
-_XML_ENCODING = re.compile(
-    rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.IGNORECASE
-)
 _TITLE_SEP = re.compile(r"\s+(?:\||-|–|—|::|·|•)\s+")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
-# UTF-32 before UTF-16: the UTF-32-LE BOM starts with the UTF-16-LE one.
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
 
 
 class CleanArticle(BaseModel):
@@ -103,69 +89,6 @@ def _hash_normalised(normalised: str) -> str:
     """:func:`content_hash` of a text already through :func:`normalise_text` (``_clean``
     has it from its length check: normalising twice was most of the hashing cost)."""
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
-
-
-def _codec(name: bytes | str | None) -> str | None:
-    """A Python codec name for a declared charset, or None if unknown."""
-    if not name:
-        return None
-    label = name.decode("ascii", "ignore") if isinstance(name, bytes) else name
-    try:
-        codec = codecs.lookup(label.strip().lower()).name
-    except LookupError:
-        return None
-    # Browsers treat these labels as windows-1252; do the same (WHATWG Encoding Standard).
-    return "cp1252" if codec in ("latin-1", "iso8859-1", "ascii") else codec
-
-
-def _is_utf8(body: bytes) -> bool:
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def decode_html(body: bytes | str, charset: str | None = None) -> str:
-    """Decode page bytes to text; never raises (last resort is cp1252 with replacement).
-
-    Order as in browsers: BOM, then the HTTP ``charset`` (if it decodes cleanly), then
-    ``<meta charset>``, UTF-8, detection.
-    """
-    if isinstance(body, str):
-        return body
-    for bom, enc in _BOMS:
-        if body.startswith(bom):
-            return body[len(bom) :].decode(enc, errors="replace")
-    http_codec = _codec(charset)
-    if http_codec and not http_codec.startswith("utf-16"):
-        try:
-            # Servers often default to "ISO-8859-1" for pages that are really UTF-8, and
-            # legacy text almost never validates as UTF-8: prefer UTF-8 when it does.
-            return body.decode("utf-8" if http_codec == "cp1252" and _is_utf8(body) else http_codec)
-        except (UnicodeDecodeError, LookupError):
-            pass
-    head = body[:8192]  # long <head>s put <meta charset> after scripts
-    declared = _XML_ENCODING.search(head) or _META_CHARSET.search(head)
-    codec = _codec(declared.group(1)) if declared else None
-    if codec and not codec.startswith("utf-16"):
-        try:
-            return body.decode(codec)
-        except (UnicodeDecodeError, LookupError):
-            pass
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(body[:200_000]).best()
-        if best is not None and best.encoding:
-            return body.decode(best.encoding, errors="replace")
-    except Exception:  # noqa: BLE001, S110 — detection is best effort; fall through to cp1252
-        pass
-    return body.decode(codec or "cp1252", errors="replace")
 
 
 def _head_info(tree: HtmlElement, url: str) -> tuple[str | None, str | None, str | None]:
@@ -313,10 +236,9 @@ def _clean(body: bytes | str, url: str, min_chars: int, charset: str | None = No
     # Imported here, not at the top: trafilatura takes ~0.5 s to import, and the process
     # that only fetches and loads (its workers clean: flows/parallel.py) never needs it.
     import trafilatura
-    from trafilatura.utils import load_html
 
-    text_in = decode_html(body, charset).replace("\x00", "")
-    tree = load_html(text_in)
+    text_in, utf8 = decode_page(body, charset)
+    tree = parse_html(text_in.replace("\x00", ""), utf8)  # trafilatura's load_html tree
     if tree is None:
         return CleanResult(error="parse_error", detail="not parseable as HTML")
     canonical, lang, head_title = _head_info(tree, url)
