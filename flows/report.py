@@ -1,7 +1,7 @@
 """``muster report``: what happened in the news, as one self-contained HTML page.
 
 This module reads; ``flows/report_html.py`` draws.  Every query goes through
-``warehouse.query.run_readonly`` (read-only, sandboxed), on the live file or,
+``warehouse.query.run_readonly_many`` (read-only, sandboxed, one connection), on the live file or,
 while a run holds it, on the snapshot the last run published.
 
 Events are dated by their article's publication day (the fetch day when
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.output import readable_source
-from warehouse.query import run_readonly
+from warehouse.query import run_readonly_many
 
 DAY = "coalesce(a.published, CAST(a.fetched_at AS DATE))"
 BASE = f"FROM events e JOIN articles a USING (article_id) WHERE {DAY} >= ?"
@@ -48,11 +48,6 @@ class ReportData:
     events_truncated: bool = False
 
 
-def _rows(path: Path, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    columns, rows = run_readonly(path, sql, params)
-    return [dict(zip(columns, row, strict=True)) for row in rows]
-
-
 def load_report_data(
     db: Path,
     since: dt.date | None = None,
@@ -62,39 +57,44 @@ def load_report_data(
     max_events: int = 5000,
     notify: Callable[[str], object] = print,
 ) -> ReportData:
-    """Run the handful of aggregate queries the page needs (each a few milliseconds)."""
+    """Run the handful of aggregate queries the page needs, on one connection (each a few ms)."""
     source = readable_source(db, notify)
     p = [since or EPOCH]
     data = ReportData(db_path=db, source_path=source, since=since,
                       generated_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
-    head = _rows(source, f"SELECT count(*) AS n, count(DISTINCT e.article_id) AS articles, "
-                         f"count(DISTINCT e.actor) AS actors, min({DAY}) AS first, "
-                         f"max({DAY}) AS last {BASE}", p)[0]
-    data.n_events, data.n_articles, data.n_actors = head["n"], head["articles"], head["actors"]
-    data.first_day, data.last_day = head["first"], head["last"]
-    data.by_type = [(r["type"], r["n"]) for r in _rows(
-        source, f"SELECT e.type, count(*) AS n {BASE} GROUP BY e.type ORDER BY n DESC, e.type", p)]
-    data.timeline = [(r["day"], r["type"], r["n"]) for r in _rows(
-        source,
-        f"SELECT {DAY} AS day, e.type, count(*) AS n {BASE} GROUP BY ALL ORDER BY day, e.type", p)]
-    data.actors = [(r["actor"], r["actor_name"], r["n"]) for r in _rows(
-        source,
-        f"SELECT e.actor, mode(e.actor_name) AS actor_name, count(*) AS n {BASE} "
-        f"AND e.actor IS NOT NULL GROUP BY e.actor ORDER BY n DESC, e.actor LIMIT ?",
-        [*p, top_actors])]
     columns = ("e.event_id, e.type, e.actor, e.actor_name, e.target, e.target_name, e.location, "
                "e.location_country, e.quantity, e.unit, e.quantity_qualifier, e.weapon_class, "
                "e.weapon_name, e.direction, e.date, e.date_precision, e.status, e.attributed_to, "
                f"e.sentence, a.url, a.title, {DAY} AS day")
     order = "ORDER BY day DESC, e.type, e.actor NULLS LAST, e.event_id"
-    data.deployments = _rows(
-        source, f"SELECT {columns} {BASE} AND e.type = 'military_deployment' {order} LIMIT ?",
-        [*p, latest])
-    data.weapons = _rows(
-        source,
-        f"SELECT {columns} {BASE} AND e.type IN ('weapons_unveiling', 'weapons_test') "
-        f"{order} LIMIT ?", [*p, latest])
-    data.events = _rows(source, f"SELECT {columns} {BASE} {order} LIMIT ?", [*p, max_events])
+    queries: dict[str, tuple[str, list[Any]]] = {
+        "head": (f"SELECT count(*) AS n, count(DISTINCT e.article_id) AS articles, "
+                 f"count(DISTINCT e.actor) AS actors, min({DAY}) AS first, "
+                 f"max({DAY}) AS last {BASE}", p),
+        "by_type": (f"SELECT e.type, count(*) AS n {BASE} GROUP BY e.type ORDER BY n DESC, e.type",
+                    p),
+        "timeline": (f"SELECT {DAY} AS day, e.type, count(*) AS n {BASE} GROUP BY ALL "
+                     "ORDER BY day, e.type", p),
+        "actors": (f"SELECT e.actor, mode(e.actor_name) AS actor_name, count(*) AS n {BASE} "
+                   "AND e.actor IS NOT NULL GROUP BY e.actor ORDER BY n DESC, e.actor LIMIT ?",
+                   [*p, top_actors]),
+        "deployments": (f"SELECT {columns} {BASE} AND e.type = 'military_deployment' {order} "
+                        "LIMIT ?", [*p, latest]),
+        "weapons": (f"SELECT {columns} {BASE} AND e.type IN ('weapons_unveiling', "
+                    f"'weapons_test') {order} LIMIT ?", [*p, latest]),
+        "events": (f"SELECT {columns} {BASE} {order} LIMIT ?", [*p, max_events]),
+    }
+    answers = run_readonly_many(source, list(queries.values()))
+    rows = {name: [dict(zip(cols, row, strict=True)) for row in found]
+            for name, (cols, found) in zip(queries, answers, strict=True)}
+    head = rows["head"][0]
+    data.n_events, data.n_articles, data.n_actors = head["n"], head["articles"], head["actors"]
+    data.first_day, data.last_day = head["first"], head["last"]
+    data.by_type = [(r["type"], r["n"]) for r in rows["by_type"]]
+    data.timeline = [(r["day"], r["type"], r["n"]) for r in rows["timeline"]]
+    data.actors = [(r["actor"], r["actor_name"], r["n"]) for r in rows["actors"]]
+    data.deployments, data.weapons, data.events = (
+        rows["deployments"], rows["weapons"], rows["events"])
     data.events_truncated = data.n_events > len(data.events)
     return data
 

@@ -82,6 +82,19 @@ def test_writes_are_refused(db: Path, sql: str) -> None:
     assert run_readonly(db, "SELECT count(*) FROM articles")[1] == [(3,)]
 
 
+def test_many_statements_share_one_connection(db: Path) -> None:
+    """run_readonly_many answers in order, and checks every statement before running any."""
+    from warehouse.query import run_readonly_many
+
+    answers = run_readonly_many(db, [("SELECT count(*) AS n FROM articles", None),
+                                     ("SELECT $t AS t", {"t": "x"}),
+                                     ("SELECT url FROM articles ORDER BY url LIMIT ?", [1])])
+    assert answers == [(["n"], [(3,)]), (["t"], [("x",)]), (["url"], [("https://n.example/0",)])]
+    with pytest.raises(ReadOnlySQLError, match="Refused"):
+        run_readonly_many(db, [("SELECT 1", None), ("DELETE FROM articles", None)])
+    assert run_readonly(db, "SELECT count(*) FROM articles")[1] == [(3,)]
+
+
 def test_reading_other_files_is_blocked(db: Path) -> None:
     with pytest.raises(QueryError, match="disabled"):
         run_readonly(db, "SELECT * FROM read_csv('/etc/hostname')")
