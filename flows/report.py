@@ -68,20 +68,20 @@ def load_report_data(
                f"e.sentence, a.url, a.title, {DAY} AS day")
     order = "ORDER BY day DESC, e.type, e.actor NULLS LAST, e.event_id"
     queries: dict[str, tuple[str, list[Any]]] = {
-        "head": (f"SELECT count(*) AS n, count(DISTINCT e.article_id) AS articles, "
-                 f"count(DISTINCT e.actor) AS actors, min({DAY}) AS first, "
-                 f"max({DAY}) AS last {BASE}", p),
+        "head": ((f"SELECT count(*) AS n, count(DISTINCT e.article_id) AS articles, "
+                  f"count(DISTINCT e.actor) AS actors, min({DAY}) AS first, "
+                  f"max({DAY}) AS last {BASE}"), p),
         "by_type": (f"SELECT e.type, count(*) AS n {BASE} GROUP BY e.type ORDER BY n DESC, e.type",
                     p),
-        "timeline": (f"SELECT {DAY} AS day, e.type, count(*) AS n {BASE} GROUP BY ALL "
-                     "ORDER BY day, e.type", p),
-        "actors": (f"SELECT e.actor, mode(e.actor_name) AS actor_name, count(*) AS n {BASE} "
-                   "AND e.actor IS NOT NULL GROUP BY e.actor ORDER BY n DESC, e.actor LIMIT ?",
+        "timeline": ((f"SELECT {DAY} AS day, e.type, count(*) AS n {BASE} GROUP BY ALL "
+                      "ORDER BY day, e.type"), p),
+        "actors": ((f"SELECT e.actor, mode(e.actor_name) AS actor_name, count(*) AS n {BASE} "
+                    "AND e.actor IS NOT NULL GROUP BY e.actor ORDER BY n DESC, e.actor LIMIT ?"),
                    [*p, top_actors]),
-        "deployments": (f"SELECT {columns} {BASE} AND e.type = 'military_deployment' {order} "
-                        "LIMIT ?", [*p, latest]),
-        "weapons": (f"SELECT {columns} {BASE} AND e.type IN ('weapons_unveiling', "
-                    f"'weapons_test') {order} LIMIT ?", [*p, latest]),
+        "deployments": ((f"SELECT {columns} {BASE} AND e.type = 'military_deployment' {order} "
+                         "LIMIT ?"), [*p, latest]),
+        "weapons": ((f"SELECT {columns} {BASE} AND e.type IN ('weapons_unveiling', "
+                     f"'weapons_test') {order} LIMIT ?"), [*p, latest]),
         "events": (f"SELECT {columns} {BASE} {order} LIMIT ?", [*p, max_events]),
     }
     answers = run_readonly_many(source, list(queries.values()))

@@ -50,7 +50,7 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 # trafilatura.utils.INVALID_XML_CHARS, [\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff], in UTF-8.
-_CONTROL_BYTES = bytes(range(0x00, 0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20))
+_CONTROL_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20))
 _NONCHARACTERS = ("\ufffe".encode(), "\uffff".encode())
 _AUDITED_SHA256 = "4af3b60279287cc0512f8fe42938c5733efeb7a8fec01afcc6dce1a4010abb81"
 
