@@ -155,12 +155,15 @@ def fetch_and_clean(
     ruleset: RuleSet,
     workers: int | None = None,
     progress: NullProgress | None = None,
+    on_fetched: Callable[[], None] | None = None,
 ) -> FetchedBatch:
     """Fetch ``requests`` and clean + extract each page as it arrives; outcomes in order.
 
     ``items`` are the feed items behind the requests (their ``published`` and ``title``
-    fill what a page lacks).  Progress: ``fetch`` is the time until the last page arrived;
-    with a pool, ``clean`` is the wait for the workers after that (cleaning *and*
+    fill what a page lacks). ``on_fetched`` is called once every page has arrived (or the
+    fetching failed), while the workers may still be cleaning: the next batch's fetching
+    can start then (flows/overlap.py). Progress: ``fetch`` is the time until the last page
+    arrived; with a pool, ``clean`` is the wait for the workers after that (cleaning *and*
     extraction that did not hide behind fetching) and ``extract`` stays ~0; in-process,
     both are measured page by page as before.
     """
@@ -185,6 +188,8 @@ def fetch_and_clean(
             results, delays = asyncio.run(_crawl_streaming(requests, limits, submit))
     finally:
         futures = feeder.close() if feeder is not None else {}
+        if on_fetched is not None:
+            on_fetched()
     p.advance("fetch", len(requests))
     outcomes: list[PageOutcome | None] = []
     for i, result in enumerate(results):

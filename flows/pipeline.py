@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import httpx
 from extractors import RuleSet
@@ -290,17 +290,18 @@ def fetch_batch(
     requests: Sequence[PageRequest] | None = None,
     workers: int | None = None,
     progress: NullProgress | None = None,
+    on_fetched: Callable[[], None] | None = None,
 ) -> FetchedBatch:
     """Fetch a batch; pages are cleaned and extracted on every core as they arrive.
 
     Writes nothing, so it can run anywhere (a Dask worker gets ``requests``, the pages
-    with their stored validators, from the flow and ``workers=0``).
-    """
+    with their stored validators, from the flow and ``workers=0``). ``on_fetched``: as in
+    ``parallel.fetch_and_clean``."""
     if requests is None:
         requests = crawl_steps.page_requests(settings, items)
     return parallel.fetch_and_clean(
         requests, items, settings.fetch, ruleset,
-        settings.workers if workers is None else workers, progress or current(),
+        settings.workers if workers is None else workers, progress or current(), on_fetched,
     )
 
 

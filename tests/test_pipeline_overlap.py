@@ -204,3 +204,48 @@ def test_file_taken_while_released_degrades_like_a_locked_file(
             holder.wait()
     assert [r.url for r in requests] == [item.url] and requests[0].validators is None
     assert kept == [record] and not report.failures
+
+
+def test_next_batch_is_fetched_while_this_one_is_cleaned_never_two_ahead_of_a_load(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batch k+1's fetching starts once batch k's pages have all arrived, before batch k is
+    cleaned (the workers never wait at a batch boundary), and batch k+2's only after batch
+    k's load has returned (a killed run has fetched at most one batch beyond its load)."""
+    import threading
+    import time
+
+    from flows.parallel import FetchedBatch
+
+    settings = load_settings(db_path=tmp_path / "live.duckdb")
+    with Warehouse(settings.db_path):
+        pass
+    log: list[str] = []
+    lock = threading.Lock()
+
+    def note(what: str) -> None:
+        with lock:
+            log.append(what)
+
+    def fake_fetch_batch(settings, batch, ruleset, requests=None, on_fetched=None, **kw):  # type: ignore[no-untyped-def]
+        k = int(batch[0].url.rsplit("/", 1)[1])
+        note(f"fetch {k}")
+        on_fetched()  # every page of batch k has arrived; the workers are still cleaning
+        deadline = time.monotonic() + 2.0
+        while k < 3 and f"fetch {k + 1}" not in log and time.monotonic() < deadline:
+            time.sleep(0.01)
+        note(f"cleaned {k}")
+        return FetchedBatch(results=[], outcomes=[])
+
+    def load(batch, fetched) -> None:  # type: ignore[no-untyped-def]
+        k = int(batch[0].url.rsplit("/", 1)[1])
+        time.sleep(0.05)
+        note(f"loaded {k}")
+
+    monkeypatch.setattr(pipeline, "fetch_batch", fake_fetch_batch)
+    batches = [[FeedItem(url=f"https://n.example/{k}", feed="t")] for k in range(4)]
+    process_batches(settings, batches, None, load)  # type: ignore[arg-type]
+    assert [e for e in log if e.startswith("loaded")] == [f"loaded {k}" for k in range(4)]
+    for k in range(3):
+        assert log.index(f"fetch {k + 1}") < log.index(f"cleaned {k}"), log
+    for k in range(2):
+        assert log.index(f"fetch {k + 2}") > log.index(f"loaded {k}"), log
