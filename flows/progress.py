@@ -58,17 +58,30 @@ class ProgressSink(Protocol):
         """Mark ``n`` units of ``stage`` done."""
 
     def timing(self, stage: str) -> contextlib.AbstractContextManager[None]:
-        """Context manager adding the time spent inside it to ``stage``."""
+        """Context manager adding the time spent inside it to ``stage`` (see ``NullProgress``)."""
+
+
+# Stages run at once (a batch loads while the next is fetched and the one after cleaned);
+# a second in which several are timed counts once, for the first of these.
+_PRECEDENCE = ("load", "reextract", "poll", "fetch", "extract", "clean")
 
 
 class NullProgress:
-    """Shows nothing; still adds up time per stage (a few ``perf_counter`` calls)."""
+    """Shows nothing; still adds up time per stage (a few ``perf_counter`` calls).
+
+    ``seconds`` splits the run's wall-clock time between stages: each moment goes to one
+    stage, the first in ``_PRECEDENCE`` order among those being timed then, so the stages
+    add up to no more than the run took ("clean" is the time spent only waiting for the
+    cleaning workers).
+    """
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self.done: dict[str, int] = {}
         self.expected: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._active: dict[str, int] = {}
+        self._since = 0.0
 
     def total(self, stage: str, n: int) -> None:
         with self._lock:
@@ -82,12 +95,27 @@ class NullProgress:
 
     @contextlib.contextmanager
     def timing(self, stage: str) -> Iterator[None]:
-        start = time.perf_counter()
+        with self._lock:
+            self._attribute()
+            self._active[stage] = self._active.get(stage, 0) + 1
+            self.seconds.setdefault(stage, 0.0)
         try:
             yield
         finally:
             with self._lock:
-                self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+                self._attribute()
+                self._active[stage] -= 1
+                if not self._active[stage]:
+                    del self._active[stage]
+
+    def _attribute(self) -> None:
+        """Give the time since the last change to the foremost stage being timed."""
+        now = time.perf_counter()
+        if self._active:
+            stage = min(self._active, key=lambda s: (
+                _PRECEDENCE.index(s) if s in _PRECEDENCE else len(_PRECEDENCE), s))
+            self.seconds[stage] += now - self._since
+        self._since = now
 
     def _changed(self, stage: str) -> None:
         """Hook for subclasses that display something."""

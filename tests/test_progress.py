@@ -30,6 +30,37 @@ def test_log_progress_prints_plain_lines_with_rate_and_eta() -> None:
     assert p.seconds["fetch"] >= 0 and p.done == {"fetch": 4}
 
 
+def test_overlapping_stages_count_each_second_once() -> None:
+    """Batches overlap (one loads, the next is fetched, another cleaned): each moment goes
+    to one stage, so the stages add up to the time that passed, not more."""
+    import threading
+    import time
+
+    p = progress.NullProgress()
+    started = time.perf_counter()
+    clean_started, load_done = threading.Event(), threading.Event()
+
+    def workers_wait() -> None:  # batch k waits for the cleaning workers throughout
+        with p.timing("clean"):
+            clean_started.set()
+            load_done.wait(5)
+            time.sleep(0.1)
+
+    waiter = threading.Thread(target=workers_wait)
+    waiter.start()
+    clean_started.wait(5)
+    with p.timing("clean"):  # batch k+1 waits too: the same seconds, not twice
+        with p.timing("load"):  # and batch k-1 loads meanwhile
+            time.sleep(0.2)
+    load_done.set()
+    waiter.join()
+    wall = time.perf_counter() - started
+    assert set(p.seconds) == {"clean", "load"}
+    assert p.seconds["load"] >= 0.2
+    assert 0.1 <= p.seconds["clean"] < 0.2
+    assert sum(p.seconds.values()) <= wall
+
+
 def test_log_progress_is_throttled_but_always_reports_the_end() -> None:
     lines: list[str] = []
     p = progress.LogProgress(write=lines.append, interval=3600.0)
