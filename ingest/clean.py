@@ -48,6 +48,11 @@ __all__ = [
 MIN_TEXT_CHARS = 100
 _TITLE_SEP = re.compile(r"\s+(?:\||-|–|—|::|·|•)\s+")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+# XPath's translate() and normalize-space() as _head_info's expressions use them.
+_CANONICAL = str.maketrans("CANOIL", "canoil")
+_CONTENT_LANGUAGE = str.maketrans("CONTEGLAU", "conteglau")
+_XML_SPACE = re.compile(r"[ \t\r\n]+")
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 class CleanArticle(BaseModel):
@@ -92,26 +97,48 @@ def _hash_normalised(normalised: str) -> str:
 
 
 def _head_info(tree: HtmlElement, url: str) -> tuple[str | None, str | None, str | None]:
-    """(canonical href, language, fallback title) read from the document head."""
-    canonical = None
-    for href in tree.xpath(
-        "//link[contains(concat(' ', normalize-space(translate(@rel,"
-        "'CANONICAL','canonical')), ' '), ' canonical ')]/@href"
-    ):
-        if href and href.strip():
-            canonical = urljoin(url, href.strip())
-            break
+    """(canonical href, language, fallback title) read from the document head.
+
+    What these XPath expressions select, in document order, read in one walk over the
+    page's <link>, <meta> and <title> elements (three ``//`` XPath scans were 0.5 ms a page):
+    ``//link[contains(concat(' ', normalize-space(translate(@rel, 'CANONICAL', 'canonical')),
+    ' '), ' canonical ')]/@href``; ``/html/@lang | /html/@xml:lang | //meta[translate(
+    @http-equiv, 'CONTENT-LANGUAGE', 'content-language') = 'content-language']/@content |
+    //meta[@property='og:locale']/@content``; ``//meta[@property='og:title']/@content |
+    //title/text()``. tests/test_ingest_clean.py compares the two on every stored page.
+    """
+    hrefs: list[str] = []
+    langs: list[str] = []
+    if tree.tag == "html":  # attributes in document order, as an XPath union returns them
+        langs = [v for k, v in tree.attrib.items() if k in ("lang", _XML_LANG)]
+    titles: list[str] = []
+    for elem in tree.iter("link", "meta", "title"):
+        get = elem.get
+        if elem.tag == "link":
+            rel = get("rel")
+            if rel is not None and "canonical" in _XML_SPACE.split(rel.translate(_CANONICAL)):
+                href = get("href")
+                if href is not None:
+                    hrefs.append(href)
+        elif elem.tag == "meta":
+            content = get("content")
+            if content is None:
+                continue
+            prop, equiv = get("property"), get("http-equiv")
+            if prop == "og:locale" or (
+                    equiv is not None and equiv.translate(_CONTENT_LANGUAGE) == "content-language"):
+                langs.append(content)
+            if prop == "og:title":
+                titles.append(content)
+        elif elem.text is not None:  # <title>: its text node (the parser drops comments)
+            titles.append(elem.text)
+    canonical = next((urljoin(url, h.strip()) for h in hrefs if h and h.strip()), None)
     lang = None
-    for cand in tree.xpath(
-        "/html/@lang | /html/@xml:lang | //meta[translate(@http-equiv,"
-        "'CONTENT-LANGUAGE','content-language')='content-language']/@content"
-        " | //meta[@property='og:locale']/@content"
-    ):
+    for cand in langs:
         cand = str(cand).strip().split(",")[0].strip()
         if _LANG.match(cand):
             lang = cand.replace("_", "-").split("-")[0].lower()
             break
-    titles = tree.xpath("//meta[@property='og:title']/@content | //title/text()")
     title = next((str(t).strip() for t in titles if str(t).strip()), None)
     return canonical, lang, title
 

@@ -233,3 +233,65 @@ def test_link_texts_on_every_stored_page() -> None:
         tree = load_html(decode_html(gzip.decompress(page.read_bytes())))
         assert _link_texts(tree) == {
             normalise_text(a.text_content()) for a in tree.iter("a")} - {""}, page.name
+
+
+def _head_info_xpath(tree, url):  # type: ignore[no-untyped-def]
+    """The XPath expressions ``_head_info`` reads in one walk (its docstring), as they were."""
+    from urllib.parse import urljoin
+
+    from ingest.clean import _LANG
+
+    canonical = None
+    for href in tree.xpath("//link[contains(concat(' ', normalize-space(translate(@rel,"
+                           "'CANONICAL','canonical')), ' '), ' canonical ')]/@href"):
+        if href and href.strip():
+            canonical = urljoin(url, href.strip())
+            break
+    lang = None
+    for cand in tree.xpath("/html/@lang | /html/@xml:lang | //meta[translate(@http-equiv,"
+                           "'CONTENT-LANGUAGE','content-language')='content-language']/@content"
+                           " | //meta[@property='og:locale']/@content"):
+        cand = str(cand).strip().split(",")[0].strip()
+        if _LANG.match(cand):
+            lang = cand.replace("_", "-").split("-")[0].lower()
+            break
+    titles = tree.xpath("//meta[@property='og:title']/@content | //title/text()")
+    return canonical, lang, next((str(t).strip() for t in titles if str(t).strip()), None)
+
+
+_HEADS = [
+    '<html lang="de" xml:lang="fr"><head><title> </title><title>T1</title></head><body/></html>',
+    '<html xml:lang="fr" lang="de"><head></head><body/></html>',
+    '<html><head><meta http-equiv="Content-Language" content="pt-BR, en">'
+    '<meta property="og:locale" content="es_ES"><meta property="og:title" content="  ">'
+    '<title>Page</title><meta property="og:title" content="OG"></head></html>',
+    '<html><head><meta http-equiv="CONTENT-LANGUAGE" content="x"><meta property="og:locale" '
+    'content="en_GB"></head></html>',
+    '<html><head><meta http-equiv="content-Language" content="nl"></head></html>',
+    '<html><head><link rel="Canonical" href="  "><link rel="alternate CANONICAL" href="/a">'
+    '<link rel="canonical" href="/b"></head></html>',
+    '<html><head><link rel="xcanonical" href="/x"><link rel=" \tcanonical\n" href="/c">'
+    '</head></html>',
+    '<html><head><link rel="canonical\xa0" href="/nbsp"><link rel="canonicaL" href="/y">'
+    '</head></html>',
+    '<html><body><svg><title>in svg</title></svg><meta property="og:title" content="late">'
+    '<link rel="canonical" href="https://other.example/p"></body></html>',
+    '<html lang="EN"><head><meta property="og:locale" content="fr_FR"></head></html>',
+    '<html lang="not a code" ><head><meta property="og:locale"></head></html>',
+]
+
+
+@pytest.mark.parametrize("html", _HEADS + [p.name for p in sorted(SHARED.glob("*/*.html.gz"))]
+                         + [p.name for p in sorted(SHARED.glob("*/*/*.html.gz"))])
+def test_head_info_reads_what_its_xpaths_select(html: str) -> None:
+    from ingest.clean import _head_info
+    from ingest.html_tree import decode_page, parse_html
+
+    if html.endswith(".html.gz"):
+        path = next(SHARED.rglob(html))
+        text, utf8 = decode_page(gzip.decompress(path.read_bytes()))
+        tree = parse_html(text, utf8)
+    else:
+        tree = parse_html(html, html.encode())
+    url = "https://news.example/section/page.html"
+    assert _head_info(tree, url) == _head_info_xpath(tree, url)
