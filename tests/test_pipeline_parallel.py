@@ -166,3 +166,17 @@ def test_workers_skip_extraction_the_run_would_throw_away(
                                   None, None, "de", ruleset=ruleset)  # detection beats the feed's "de"
     assert seed.article is not None and seed.article.language == "en"
     assert seed.events and len(calls) == 1
+
+
+def test_workers_run_at_lower_cpu_priority_than_the_run(ruleset: RuleSet) -> None:
+    """The forkserver (and so every worker) is reniced by WORKER_NICENESS; the run is not.
+
+    The constant is read from the source: importing flows.clean_warmup would renice this
+    process too."""
+    source = (ROOT / "flows" / "clean_warmup.py").read_text()
+    niceness = int(source.split("WORKER_NICENESS = ", 1)[1].split()[0])
+    mine = os.nice(0)
+    pool = parallel._get_pool(ruleset, 2)
+    assert {pool.submit(os.nice, 0).result(timeout=120) for _ in range(4)} == {
+        min(mine + niceness, 19)}
+    assert os.nice(0) == mine
