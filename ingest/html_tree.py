@@ -10,9 +10,17 @@ XML-invalid characters from the decoded text with a regex and has libxml2 parse 
 Python string, converting its UCS-2/UCS-4 buffer. Most pages arrive as UTF-8, so here the
 same characters are deleted from the UTF-8 *bytes* (``bytes.translate``; the control
 characters are single bytes in UTF-8 and U+FFFE/U+FFFF fixed three-byte sequences) and
-libxml2 parses those with trafilatura's own parser (which forces UTF-8): the same tree, and
+libxml2 parses those with trafilatura's parser options (which force UTF-8): the same tree, and
 decoding plus parsing take 2.2 ms a page instead of 2.7 (1,000 benchmark pages). It is
 trafilatura's own second attempt (``fromstring_bytes``) made first.
+
+One difference, on purpose: the tree's elements are all ``HtmlElement`` (lxml's C-level
+``ElementDefaultClassLookup``), where ``lxml.html``'s parser asks a Python ``lookup`` method
+for every element object it creates, to make ``<form>``, ``<input>``, ``<select>``,
+``<textarea>`` and ``<label>`` their form subclasses. Nothing Muster runs uses those classes
+(trafilatura, htmldate and ``ingest`` test ``isinstance(..., HtmlElement)`` only), and the
+~2,500 calls a page cost ~0.4 ms of trafilatura's 11 (extracted texts identical on all 439
+stored pages; benchmarks/README.md).
 
 That equivalence is proven for the audited ``trafilatura.utils`` only (``_audited`` hashes
 its source); another trafilatura, a page that is not UTF-8, or any case ``load_html``
@@ -30,6 +38,7 @@ import logging
 import re
 from functools import cache
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 __all__ = ["decode_html", "decode_page", "parse_html"]
@@ -158,15 +167,28 @@ def parse_html(text: str, utf8: bytes | None = None) -> HtmlElement | None:
     if any("<html" in line and line.endswith("/>") for line in head.splitlines()[:4]):
         return load_html(text)  # its <html .../> repair: rare, left to trafilatura
     from lxml.html import fromstring
-    from trafilatura.utils import HTML_PARSER
 
     try:
-        tree = fromstring(data, parser=HTML_PARSER)
+        tree = fromstring(data, parser=_parser())
     except Exception:  # noqa: BLE001 — whatever it was, load_html reports it its own way
         return load_html(text)
     if tree is None or len(tree) < 1 or ("html" not in beginning and len(tree) < 2):
         return load_html(text)  # its retry and its rejection of non-HTML, as it does them
     return tree
+
+
+@cache
+def _parser() -> etree.HTMLParser:
+    """``trafilatura.utils.HTML_PARSER``'s options (audited with it), all elements
+    ``HtmlElement`` by a lookup that never calls into Python (module docstring)."""
+    from lxml.html import HtmlComment, HtmlEntity, HtmlProcessingInstruction
+
+    parser = etree.HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8",
+                              remove_comments=True, remove_pis=True)
+    parser.set_element_class_lookup(etree.ElementDefaultClassLookup(
+        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction,
+        entity=HtmlEntity))
+    return parser
 
 
 def _repair_doctype(data: bytes) -> bytes:

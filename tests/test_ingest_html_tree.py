@@ -13,9 +13,13 @@ from pathlib import Path
 
 import pytest
 from lxml.etree import tostring
+from lxml.html import HtmlElement
+from trafilatura import bare_extraction
 from trafilatura.utils import load_html
 
+from ingest.clean import _options_for
 from ingest.html_tree import _audited, decode_page, parse_html
+from ingest.page_meta import page_metadata
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "pages"
 PAGES = sorted((SHARED / "zyte" / "html").glob("*.html.gz")) + sorted(
@@ -34,6 +38,19 @@ def _same_as_trafilatura(body: bytes, charset: str | None = None) -> bytes | Non
     return utf8
 
 
+def _same_extraction(body: bytes) -> None:
+    """trafilatura's text and the page metadata are the same from either tree: the element
+    classes differ (all ``HtmlElement`` in ours, form subclasses in load_html's)."""
+    text, utf8 = decode_page(body)
+    ours, theirs = parse_html(text.replace("\x00", ""), utf8), load_html(text.replace("\x00", ""))
+    if ours is None:
+        return
+    url = "https://example.org/a/1.html"
+    mine, ref = (bare_extraction(tree, options=_options_for(url)) for tree in (ours, theirs))
+    assert (mine and mine.text) == (ref and ref.text)
+    assert page_metadata(ours, url) == page_metadata(theirs, url)
+
+
 def test_the_shortcut_is_active() -> None:
     """Proven for the audited trafilatura.utils only: another version falls back to
     load_html (correct, slower). This fails then, so the new code is audited on purpose."""
@@ -46,7 +63,21 @@ def test_pages_are_there() -> None:
 
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name.split(".")[0][:24])
 def test_stored_page(path: Path) -> None:
-    _same_as_trafilatura(gzip.decompress(path.read_bytes()))
+    body = gzip.decompress(path.read_bytes())
+    _same_as_trafilatura(body)
+    _same_extraction(body)
+
+
+def test_elements_are_plain_html_elements() -> None:
+    """The point of ``_parser``: no form subclasses (and no Python lookup to make them)."""
+    page = ("<html><body><form id='aspnetForm'><input name=q><select><option>a</option>"
+            "</select><textarea>t</textarea><label>l</label>"
+            f"<p>{'Troops crossed the border at dawn. ' * 20}</p></form></body></html>")
+    text, utf8 = decode_page(page.encode())
+    tree = parse_html(text, utf8)
+    assert {type(e) for e in tree.iter()} == {HtmlElement}
+    assert {type(e).__name__ for e in load_html(text).iter()} > {"HtmlElement", "FormElement"}
+    _same_extraction(page.encode())
 
 
 def test_most_stored_pages_take_the_byte_path() -> None:
