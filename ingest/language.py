@@ -26,7 +26,10 @@ __all__ = ["MIN_DETECT_CHARS", "SURE", "detect_language", "pick_language", "prim
 
 SURE = 0.999  # normalised probability; on fundus pages 50+ chars at this level were never wrong
 MIN_DETECT_CHARS = 50
-_MAX_DETECT_CHARS = 1500  # the first 1500 characters decide: the same answer on all fundus pages as 5000, at a third of the cost (~8% of cleaning at 5000)
+# The first 600 characters decide. On the 438 stored pages with text (zyte and fundus, 30+
+# languages) every answer is the same from 300 characters up to 5,000; 200 changes one, 120
+# seven. 600 keeps twice the margin at half the cost of 1,500 (0.32 vs 0.64 ms a text).
+_MAX_DETECT_CHARS = 600
 # Deprecated or macro-language codes, so a declaration and a detection can be compared.
 _ALIASES = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro",
             "eng": "en", "deu": "de", "ger": "de", "fra": "fr", "fre": "fr", "spa": "es",
