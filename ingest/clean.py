@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ingest.html_tree import decode_html, decode_page, parse_html
 from ingest.language import pick_language
+from ingest.main_text import consume_main_text
 from ingest.page_meta import page_metadata
 from ingest.urls import canonicalize
 
@@ -260,21 +261,17 @@ def _options_for(url: str) -> Any:
 def _clean(body: bytes | str, url: str, min_chars: int, charset: str | None = None) -> CleanResult:
     if body is None or not (body.strip() if isinstance(body, (bytes, str)) else None):
         return CleanResult(error="empty_body", detail="no content")
-    # Imported here, not at the top: trafilatura takes ~0.5 s to import, and the process
-    # that only fetches and loads (its workers clean: flows/parallel.py) never needs it.
-    import trafilatura
-
     text_in, utf8 = decode_page(body, charset)
     tree = parse_html(text_in.replace("\x00", ""), utf8)  # trafilatura's load_html tree
     if tree is None:
         return CleanResult(error="parse_error", detail="not parseable as HTML")
+    # Everything read from the tree is read first: the extraction then changes it in place
+    # (ingest.main_text: a whole-tree copy a page saved).
     canonical, lang, head_title = _head_info(tree, url)
-    anchors = _link_texts(tree)  # before extraction, which may prune the tree
-    doc = trafilatura.bare_extraction(
-        tree,  # trafilatura works on its own copy: ``tree`` stays whole for the metadata
-        options=_options_for(url),
-    )
-    text = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
+    anchors = _link_texts(tree)
+    meta = page_metadata(tree, url)
+    text = (consume_main_text(tree, _options_for(url)) or "").strip()
+    del tree
     normalised = normalise_text(text)  # measured here, hashed below
     if len(normalised) < min_chars:
         return CleanResult(
@@ -282,7 +279,6 @@ def _clean(body: bytes | str, url: str, min_chars: int, charset: str | None = No
         )
     if _only_links(text, anchors):
         return CleanResult(error="no_text", detail="the page is only navigation links")
-    meta = page_metadata(tree, url)  # after the text checks: pages without text skip it
     title = (meta.title or head_title or "").strip() or None
     if title:
         title = _strip_site_name(title, meta.sitename, url)
