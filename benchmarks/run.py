@@ -5,6 +5,7 @@ One command, on one machine, against N real pages served from 127.0.0.1:
     uv run python benchmarks/run.py --n 500            # everything, N = 500
     uv run python benchmarks/run.py --n 500 2000       # both, plus peak RSS(2000) / RSS(500)
     uv run python benchmarks/run.py --n 2000 --only B  # just B (and its peak RSS) at N = 2000
+    uv run python benchmarks/run.py --n 2000 --only A,B,D --repeat 3  # medians of 3 rounds
 
 - A: one process, a plain loop of ``trafilatura.extract`` over the exact bytes served;
 - B0: ``muster run`` against an empty feed (interpreter, imports, Prefect client start-up);
@@ -193,9 +194,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prefect", choices=["server", "ephemeral"], default="server",
                     help="B0/B/C against a long-lived local Prefect server started here "
                          "(default, as scheduled runs do) or in Prefect's ephemeral mode")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds of every selected run per N (each round writes its JSON); "
+                         "with more than one, also the median of each run and of each ratio")
     args = ap.parse_args(argv)
     only = {s.strip().upper() for s in args.only.split(",") if s.strip()}
-    results = [run_one(n, args, only) for n in args.n]
+    results = []
+    for n in args.n:
+        rounds = [run_one(n, args, only) for _ in range(max(args.repeat, 1))]
+        results.append(rounds[0] if len(rounds) == 1 else summarise(n, rounds))
     if len(results) > 1:
         lo, hi = min(results, key=lambda r: r["n"]), max(results, key=lambda r: r["n"])
         b_lo, b_hi = lo["runs"].get("B", {}), hi["runs"].get("B", {})
@@ -303,6 +310,37 @@ def run_one(n: int, args: argparse.Namespace, only: set[str]) -> dict:
     result["ratios"] = ratios(runs)
     out = RESULTS / f"bench-N{n}-{stamp}.json"
     out.write_text(json.dumps(result, indent=2, default=str))
+    print_table(result)
+    print(f"\nwrote {out}")
+    return result
+
+
+def summarise(n: int, rounds: list[dict]) -> dict:
+    """The median of each run's measurements and of each ratio over ``rounds``.
+
+    Why: on a shared VM one run's speed moves by ~5-10 % between half hours, and a one-core
+    loop (A) and a two-core run (B) do not move together. Each round measures A, B, D one
+    after the other, so its ratios pair measurements minutes apart; their median is the
+    verdict, and every round's value is printed and kept.
+    """
+    from statistics import median
+
+    names = [k for k in rounds[0]["runs"] if all(k in r["runs"] for r in rounds)]
+    runs = {}
+    for name in names:
+        samples = [r["runs"][name] for r in rounds]
+        runs[name] = {k: round(median(s[k] for s in samples), 3) for k in samples[0]
+                      if isinstance(samples[0][k], (int, float))
+                      and all(isinstance(s.get(k), (int, float)) for s in samples)}
+    keys = [k for k in rounds[0]["ratios"] if all(k in r["ratios"] for r in rounds)]
+    each = {k: [r["ratios"][k] for r in rounds] for k in keys}
+    result = {"n": n, "rounds": [r["started"] for r in rounds], "runs": runs,
+              "machine": rounds[0]["machine"], "settings": rounds[0]["settings"],
+              "ratios": {k: round(median(v), 3) for k, v in each.items()}, "ratios_each": each}
+    out = RESULTS / f"bench-N{n}-{rounds[0]['started']}-median{len(rounds)}.json"
+    out.write_text(json.dumps(result, indent=2, default=str))
+    print(f"\nMedians of {len(rounds)} rounds (each round: " + ", ".join(
+        f"{k} {' '.join(str(x) for x in v)}" for k, v in each.items()) + ")")
     print_table(result)
     print(f"\nwrote {out}")
     return result
