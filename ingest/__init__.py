@@ -5,6 +5,10 @@ Modules (see docs/internal-contracts.md):
 - ``ingest.poll``: ``poll_feed`` for RSS/Atom/JSON Feed, XML sitemaps and local folders
 - ``ingest.fetch``: ``FetchLimits``, ``make_client``, ``fetch_page``, ``fetch_many``
 - ``ingest.clean``: ``clean_html`` (trafilatura) -> ``CleanArticle``
+- ``ingest.html_tree``: page bytes -> text -> trafilatura's lxml tree (``decode_page``, ``parse_html``)
+- ``ingest.main_text``: trafilatura's main text from a tree it may change
+- ``ingest.page_meta``, ``ingest.language``: title, author, date, site name; the article's language
+- ``ingest.audit``: whether trafilatura is the code those shortcuts were proven against
 - ``ingest.urls``: ``canonicalize``
 - ``ingest.content``: content-type rules and binary sniffing (shared by fetch and poll)
 - ``ingest.robots``: ``RobotsCache`` (robots.txt checks, RFC 9309 semantics, Crawl-delay)

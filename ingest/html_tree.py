@@ -32,18 +32,16 @@ page and on crafted ones.
 from __future__ import annotations
 
 import codecs
-import hashlib
-import inspect
-import logging
 import re
 from functools import cache
 
 from lxml import etree
 from lxml.html import HtmlElement
 
+from ingest.audit import source_matches
+
 __all__ = ["decode_html", "decode_page", "parse_html"]
 
-_LOG = logging.getLogger(__name__)
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
 )
@@ -139,14 +137,8 @@ def _audited() -> bool:
     """Whether ``trafilatura.utils`` (``load_html`` and its helpers) is the audited code."""
     from trafilatura import utils
 
-    try:
-        source = inspect.getsource(utils)
-    except (OSError, TypeError):  # no source files to check
-        return False
-    if hashlib.sha256(source.encode()).hexdigest() != _AUDITED_SHA256:
-        _LOG.info("trafilatura.utils is not the audited one: pages are parsed by load_html")
-        return False
-    return True
+    return source_matches([utils], _AUDITED_SHA256,
+                          "trafilatura.utils: pages are parsed by load_html")
 
 
 def parse_html(text: str, utf8: bytes | None = None) -> HtmlElement | None:

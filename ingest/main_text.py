@@ -16,17 +16,15 @@ compares both on every stored page.
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-import logging
 from functools import cache
 from typing import Any
 
 from lxml.html import HtmlElement
 
+from ingest.audit import source_matches
+
 __all__ = ["consume_main_text"]
 
-_LOG = logging.getLogger(__name__)
 _AUDITED_SHA256 = "2e57adb3062086f9695046cf58b1a8825143322fe74e74739791dff6d8da9fea"
 
 
@@ -35,14 +33,8 @@ def _audited() -> bool:
     """Whether ``trafilatura.core.bare_extraction`` is the audited code."""
     from trafilatura import core
 
-    try:
-        source = inspect.getsource(core.bare_extraction)
-    except (OSError, TypeError):  # no source files to check
-        return False
-    if hashlib.sha256(source.encode()).hexdigest() != _AUDITED_SHA256:
-        _LOG.info("trafilatura's bare_extraction is not the audited one: it is called as is")
-        return False
-    return True
+    return source_matches([core.bare_extraction], _AUDITED_SHA256,
+                          "trafilatura's bare_extraction: it is called as is")
 
 
 def _covered(options: Any) -> bool:

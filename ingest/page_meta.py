@@ -15,8 +15,6 @@ for the audited trafilatura code only, with trafilatura's own function for any o
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +25,8 @@ from typing import Any
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
+
+from ingest.audit import source_matches
 
 __all__ = ["PageMeta", "extract_author_unpruned", "page_metadata"]
 
@@ -163,15 +163,11 @@ def _audited() -> tuple[XPath, XPath] | None:
     from trafilatura import htmlprocessing, metadata, xml
     from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS, REGEXP_NS
 
-    try:
-        sources = [inspect.getsource(f) for f in (
-            metadata.extract_author, metadata.extract_metainfo,
-            htmlprocessing.prune_unwanted_nodes, xml.delete_element)]
-    except (OSError, TypeError):  # no source files to check
-        return None
-    parts = [x.path for x in (*AUTHOR_XPATHS, *AUTHOR_DISCARD_XPATHS)] + sources
-    if hashlib.sha256("\x00".join(parts).encode()).hexdigest() != _AUDITED_SHA256:
-        _LOG.info("trafilatura's author extraction is not the audited one: extract_author runs")
+    if not source_matches(
+            (metadata.extract_author, metadata.extract_metainfo,
+             htmlprocessing.prune_unwanted_nodes, xml.delete_element), _AUDITED_SHA256,
+            "trafilatura's author extraction: extract_author runs",
+            extra=[x.path for x in (*AUTHOR_XPATHS, *AUTHOR_DISCARD_XPATHS)]):
         return None
     # ".//*[tag test][attribute test]" -> "self::*[tag test][attribute test]"
     first = AUTHOR_DISCARD_XPATHS[0].path.strip().removeprefix(".//*")
