@@ -225,11 +225,10 @@ def test_link_texts_on_every_stored_page() -> None:
     from trafilatura.utils import load_html
 
     from ingest.clean import _link_texts
+    from tests.stored_pages import STORED_PAGES
 
-    pages = sorted((SHARED / "zyte" / "html").glob("*.html.gz")) + sorted(
-        FUNDUS.glob("*/*.html.gz"))
-    assert len(pages) >= 400
-    for page in pages:
+    assert len(STORED_PAGES) >= 400
+    for page in STORED_PAGES:
         tree = load_html(decode_html(gzip.decompress(page.read_bytes())))
         assert _link_texts(tree) == {
             normalise_text(a.text_content()) for a in tree.iter("a")} - {""}, page.name

@@ -20,10 +20,7 @@ from trafilatura.utils import load_html
 from ingest.clean import _options_for
 from ingest.html_tree import _audited, decode_page, parse_html
 from ingest.page_meta import page_metadata
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "pages"
-PAGES = sorted((SHARED / "zyte" / "html").glob("*.html.gz")) + sorted(
-    (SHARED / "fundus").glob("*/*.html.gz"))
+from tests.stored_pages import SHARED_PAGES, STORED_PAGES
 
 
 def _same_as_trafilatura(body: bytes, charset: str | None = None) -> bytes | None:
@@ -58,10 +55,10 @@ def test_the_shortcut_is_active() -> None:
 
 
 def test_pages_are_there() -> None:
-    assert len(PAGES) >= 400, f"expected the zyte and fundus pages under {SHARED}"
+    assert len(STORED_PAGES) >= 400, f"expected the zyte and fundus pages under {SHARED_PAGES}"
 
 
-@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name.split(".")[0][:24])
+@pytest.mark.parametrize("path", STORED_PAGES, ids=lambda p: p.name.split(".")[0][:24])
 def test_stored_page(path: Path) -> None:
     body = gzip.decompress(path.read_bytes())
     _same_as_trafilatura(body)
@@ -82,8 +79,8 @@ def test_elements_are_plain_html_elements() -> None:
 
 def test_most_stored_pages_take_the_byte_path() -> None:
     """The bytes path is the point: a change in decode_page must not quietly turn it off."""
-    utf8 = sum(decode_page(gzip.decompress(p.read_bytes()))[1] is not None for p in PAGES)
-    assert utf8 >= 0.9 * len(PAGES)
+    utf8 = sum(decode_page(gzip.decompress(p.read_bytes()))[1] is not None for p in STORED_PAGES)
+    assert utf8 >= 0.9 * len(STORED_PAGES)
 
 
 _BODY = "<body><article><p>Troops crossed into Kursk — “12,000” of them.</p></article></body>"

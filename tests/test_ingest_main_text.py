@@ -18,10 +18,8 @@ import ingest.main_text as main_text
 from ingest.clean import _options_for
 from ingest.html_tree import decode_page, parse_html
 from ingest.main_text import consume_main_text
+from tests.stored_pages import SHARED_PAGES, STORED_PAGES
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "pages"
-PAGES = sorted((SHARED / "zyte" / "html").glob("*.html.gz")) + sorted(
-    (SHARED / "fundus").glob("*/*.html.gz"))
 URL = "https://example.org/news/1.html"
 _PARAGRAPH = "Troops crossed into Kursk overnight, officials in Kyiv said on Monday. "
 CRAFTED = {
@@ -53,10 +51,10 @@ def test_the_shortcut_is_active() -> None:
 
 
 def test_pages_are_there() -> None:
-    assert len(PAGES) >= 400, f"expected the zyte and fundus pages under {SHARED}"
+    assert len(STORED_PAGES) >= 400, f"expected the zyte and fundus pages under {SHARED_PAGES}"
 
 
-@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name.split(".")[0][:24])
+@pytest.mark.parametrize("path", STORED_PAGES, ids=lambda p: p.name.split(".")[0][:24])
 def test_stored_page(path: Path) -> None:
     mine, ref = _both(gzip.decompress(path.read_bytes()))
     assert mine == ref
@@ -88,7 +86,7 @@ def test_an_unaudited_trafilatura_uses_bare_extraction(monkeypatch: pytest.Monke
     main_text._audited.cache_clear()
     try:
         assert not main_text._audited()
-        body = gzip.decompress(PAGES[0].read_bytes())
+        body = gzip.decompress(STORED_PAGES[0].read_bytes())
         mine, ref = _both(body)
         assert mine == ref and mine
     finally:

@@ -15,10 +15,8 @@ from trafilatura.utils import load_html
 
 from ingest.clean import decode_html
 from ingest.page_meta import page_metadata
+from tests.stored_pages import SHARED_PAGES, STORED_PAGES
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "pages"
-PAGES = sorted((SHARED / "zyte" / "html").glob("*.html.gz")) + sorted(
-    (SHARED / "fundus").glob("*/*.html.gz"))
 FIELDS = ("title", "author", "date", "sitename")
 
 
@@ -27,10 +25,10 @@ def _tree(path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_pages_are_there() -> None:
-    assert len(PAGES) >= 400, f"expected the zyte and fundus pages under {SHARED}"
+    assert len(STORED_PAGES) >= 400, f"expected the zyte and fundus pages under {SHARED_PAGES}"
 
 
-@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name.split(".")[0][:24])
+@pytest.mark.parametrize("path", STORED_PAGES, ids=lambda p: p.name.split(".")[0][:24])
 def test_same_fields_as_trafilatura(path: Path) -> None:
     url = f"https://news.example/{path.parent.name}/{path.name.removesuffix('.html.gz')}"
     full = extract_metadata(_tree(path), default_url=url)
@@ -41,7 +39,7 @@ def test_same_fields_as_trafilatura(path: Path) -> None:
 def test_tree_is_not_modified() -> None:
     from lxml.html import tostring
 
-    tree = _tree(PAGES[0])
+    tree = _tree(STORED_PAGES[0])
     before = tostring(tree)
     page_metadata(tree, "https://news.example/a")
     assert tostring(tree) == before
@@ -81,7 +79,7 @@ def test_a_huge_broken_json_ld_block_is_skipped() -> None:
 # --- the exact shortcuts page_metadata takes (see ingest/page_meta.py) ------------------
 
 def _all_trees() -> list:  # type: ignore[type-arg]
-    return [_tree(p) for p in PAGES]
+    return [_tree(p) for p in STORED_PAGES]
 
 
 def test_shortcuts_are_active() -> None:
@@ -139,11 +137,10 @@ AUTHOR_CASES = [
 
 @pytest.mark.parametrize("body", AUTHOR_CASES)
 def test_author_without_the_copy_on_crafted_pages(body: str) -> None:
+    from lxml.html import tostring
     from trafilatura.metadata import extract_author
 
     from ingest.page_meta import extract_author_unpruned
-
-    from lxml.html import tostring
 
     tree = load_html(f"<html><head><title>t</title></head><body>{body}</body></html>")
     before = tostring(tree)
